@@ -1,0 +1,24 @@
+# Warning and sanitizer flags shared by every Legato target.
+add_library(legato_build_options INTERFACE)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(legato_build_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+                                                          -Wconversion -Wno-sign-conversion)
+    if(LEGATO_WARNINGS_AS_ERRORS)
+        target_compile_options(legato_build_options INTERFACE -Werror)
+    endif()
+endif()
+
+if(LEGATO_SANITIZER STREQUAL "address")
+    set(_legato_san_flags -fsanitize=address,undefined -fno-sanitize-recover=all
+                          -fno-omit-frame-pointer)
+elseif(LEGATO_SANITIZER STREQUAL "thread")
+    set(_legato_san_flags -fsanitize=thread -fno-omit-frame-pointer)
+elseif(LEGATO_SANITIZER STREQUAL "realtime")
+    set(_legato_san_flags -fsanitize=realtime -fno-omit-frame-pointer)
+elseif(NOT LEGATO_SANITIZER STREQUAL "")
+    message(FATAL_ERROR "LEGATO_SANITIZER must be '', address, thread or realtime; got '${LEGATO_SANITIZER}'")
+endif()
+if(_legato_san_flags)
+    target_compile_options(legato_build_options INTERFACE ${_legato_san_flags})
+    target_link_options(legato_build_options INTERFACE ${_legato_san_flags})
+endif()

@@ -1,0 +1,58 @@
+#pragma once
+// The interface every inference engine implements: ONNX Runtime, LibTorch, TensorFlow Lite,
+// the built-in bypass and custom backends, or a user's own engine.
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "legato/model_source.hpp"
+#include "legato/tensor_spec.hpp"
+
+namespace legato {
+
+/// What an engine needs to create one model instance.
+struct InstanceSetup {
+    const ModelSource& model;
+    /// The model's entry point (e.g. a TorchScript method); empty = the engine's default.
+    std::string_view entry_point;
+    /// Pre-allocated input and output tensors, in InferenceConfig order with this engine's
+    /// names, shapes and layouts. They keep their address until the instance is destroyed, so
+    /// an engine may bind them once here.
+    std::span<const TensorView> inputs;
+    std::span<const TensorView> outputs;
+    std::size_t instance_index;  ///< 0 .. parallel_instances - 1
+};
+
+/// One loaded copy of a model. An instance runs one inference at a time; parallel inferences
+/// use separate instances.
+class ModelInstance {
+public:
+    virtual ~ModelInstance() = default;
+
+    /// [worker thread] Runs the model: reads the bound input tensors, writes the bound output
+    /// tensors. May allocate and lock (it never runs on the audio thread). Throws on failure;
+    /// the handler then substitutes the hop, counts it and reports the message.
+    virtual void run() = 0;
+
+    /// [worker thread] Forgets any state the model keeps between runs (recurrent state inside
+    /// a TorchScript module, TFLite variable tensors). Called on reset() and engine switches.
+    virtual void reset_state() {}
+};
+
+/// An inference engine: a factory of model instances.
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    /// [any thread] Short engine name, e.g. "onnxruntime", "bypass"; selects it at run time.
+    virtual std::string name() const = 0;
+
+    /// [setup thread] Loads the model and checks it against the tensors: names, shapes and
+    /// data types. Throws legato::Error naming the model, the tensor and what was expected.
+    virtual std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) = 0;
+};
+
+}  // namespace legato

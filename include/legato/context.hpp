@@ -1,0 +1,72 @@
+#pragma once
+// Context: the pool of inference worker threads shared by every handler in the process.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace legato {
+
+namespace scheduling {
+class WorkerPool;
+}
+
+/// How idle workers wait for work (docs/architecture.md discusses the trade-off).
+enum class WakeStrategy {
+    /// Idle workers poll briefly (spin_before_sleep), then sleep on a semaphore; the audio
+    /// thread posts it only when a worker sleeps. Costs the audio thread one futex wake-up
+    /// system call (non-blocking) per sleeping worker it wakes; idle CPU use is zero.
+    sleep,
+    /// Workers never sleep: lowest wake-up latency, no system call on the audio thread, but
+    /// each worker keeps a core busy. Only for machines with cores to spare.
+    poll,
+};
+
+struct ContextConfig {
+    /// Worker threads; 0 = one less than the hardware threads (at least 1), leaving a core to
+    /// the audio thread.
+    std::size_t worker_threads = 0;
+    /// Ask for SCHED_FIFO for the workers; falls back to normal scheduling where not permitted.
+    bool realtime_priority = true;
+    int realtime_priority_level = 40;  ///< SCHED_FIFO priority, below typical audio threads
+    WakeStrategy wake_strategy = WakeStrategy::sleep;
+    std::chrono::microseconds spin_before_sleep{50};
+    std::size_t max_handlers = 1024;  ///< handlers that can share this context at once
+};
+
+struct ContextInfo {
+    std::size_t worker_threads = 0;
+    std::size_t realtime_workers = 0;  ///< workers that got SCHED_FIFO
+    WakeStrategy wake_strategy = WakeStrategy::sleep;
+};
+
+/// The worker pool. Handlers share one Context; by default the process-wide one, which lives
+/// as long as some handler (or other owner) holds it.
+class Context {
+public:
+    /// [setup thread] The process-wide context, created with `config` if none is alive
+    /// (otherwise `config` is ignored: check info()). Safe to call from several threads.
+    static std::shared_ptr<Context> shared(const ContextConfig& config = {});
+    /// [setup thread] A separate pool, e.g. to isolate a group of handlers.
+    static std::shared_ptr<Context> create(const ContextConfig& config);
+
+    /// [setup thread] Stops and joins the workers. Handlers keep their context alive, so this
+    /// runs after the last handler that uses it is destroyed.
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    /// [any thread]
+    ContextInfo info() const noexcept;
+    const ContextConfig& config() const noexcept;
+
+    /// Internal: the pool handlers register with.
+    scheduling::WorkerPool& pool() noexcept { return *pool_; }
+
+private:
+    explicit Context(const ContextConfig& config);
+    std::unique_ptr<scheduling::WorkerPool> pool_;
+    ContextConfig config_;
+};
+
+}  // namespace legato

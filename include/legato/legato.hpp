@@ -1,0 +1,17 @@
+#pragma once
+// Everything in Legato's public API.
+
+#include "legato/backend.hpp"
+#include "legato/bypass_backend.hpp"
+#include "legato/context.hpp"
+#include "legato/custom_backend.hpp"
+#include "legato/error.hpp"
+#include "legato/host_config.hpp"
+#include "legato/inference_config.hpp"
+#include "legato/inference_handler.hpp"
+#include "legato/latency.hpp"
+#include "legato/model_source.hpp"
+#include "legato/nonblocking.hpp"
+#include "legato/pre_post_processor.hpp"
+#include "legato/statistics.hpp"
+#include "legato/tensor_spec.hpp"

@@ -1,0 +1,32 @@
+#pragma once
+// A snapshot of what a handler has done since prepare().
+
+#include <cstddef>
+#include <cstdint>
+
+namespace legato {
+
+struct Statistics {
+    std::uint64_t blocks = 0;            ///< process() calls with at least one frame
+    std::uint64_t frames = 0;            ///< frames processed
+    std::uint64_t oversized_blocks = 0;  ///< calls with more frames than HostConfig allowed
+    std::uint64_t inferences_submitted = 0;
+    std::uint64_t inferences_completed = 0;  ///< finished by a worker (on time or not)
+    /// Hops whose result was not there when due (including dropped ones); each was replaced by
+    /// the late policy, and the late result, if any, was discarded.
+    std::uint64_t late_inferences = 0;
+    /// Hops never submitted because every request slot was still held by stalled inferences.
+    std::uint64_t dropped_inferences = 0;
+    std::uint64_t failed_inferences = 0;   ///< the engine threw; replaced by the late policy
+    std::uint64_t substituted_frames = 0;  ///< frames replaced by the late policy
+    std::uint64_t resets = 0;
+    double max_inference_ms = 0.0;  ///< slowest worker-side inference (pre + model + post)
+    double mean_inference_ms = 0.0;
+    std::size_t latency_samples = 0;
+    double max_inference_time_ms = 0.0;  ///< the bound the latency was computed from
+    std::size_t engine = 0;              ///< index of the active engine
+    std::size_t worker_threads = 0;      ///< threads in the shared pool
+    std::size_t realtime_workers = 0;    ///< of which got real-time scheduling (SCHED_FIFO)
+};
+
+}  // namespace legato

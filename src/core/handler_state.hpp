@@ -1,0 +1,41 @@
+#pragma once
+// Everything an InferenceHandler owns.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/controls.hpp"
+#include "core/counters.hpp"
+#include "core/engine_runtime.hpp"
+#include "core/request_layout.hpp"
+#include "core/session.hpp"
+#include "legato/context.hpp"
+#include "legato/inference_config.hpp"
+
+namespace legato::core {
+
+class HandlerState {
+public:
+    HandlerState(InferenceConfig config, std::shared_ptr<Context> context);
+
+    /// [setup thread] Loads every engine, warms each instance up and returns the warm inference
+    /// times in ms (the cold first run of each instance excluded).
+    std::vector<double> load_engines();
+
+    InferenceConfig config;
+    std::shared_ptr<Context> context;
+    std::vector<std::string> engine_names;  // cached so that set_engine(name) never allocates
+    Controls controls;
+    Counters counters;
+    std::shared_ptr<PrePostProcessor> processor;
+    RequestLayout layout;
+    std::vector<std::unique_ptr<EngineRuntime>> engines;
+    double max_inference_time_ms = 0;  // configured or measured at the first prepare()
+    std::unique_ptr<Session> session;  // replaced only by prepare(), never during process()
+    std::atomic<std::size_t> latency{0};
+    std::atomic<double> prepared_max_inference_time_ms{0.0};
+};
+
+}  // namespace legato::core

@@ -1,0 +1,309 @@
+#include "legato/inference_handler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "core/handler_state.hpp"
+#include "core/inference_pipeline.hpp"
+#include "legato/error.hpp"
+#include "legato/latency.hpp"
+#include "scheduling/worker_pool.hpp"
+
+namespace legato {
+
+namespace core {
+
+namespace {
+
+InferenceConfig validated(InferenceConfig config) {
+    try {
+        config.validate();
+    } catch (const Error& e) {
+        throw Error(std::string("invalid InferenceConfig: ") + e.what());
+    }
+    return config;
+}
+
+double percentile(std::vector<double> values, double fraction) {
+    std::sort(values.begin(), values.end());
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
+    return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
+
+}  // namespace
+
+HandlerState::HandlerState(InferenceConfig config_in, std::shared_ptr<Context> context_in)
+    : config(validated(std::move(config_in))),
+      context(std::move(context_in)),
+      controls(config),
+      processor(config.pre_post_processor ? config.pre_post_processor
+                                          : std::make_shared<PrePostProcessor>()),
+      layout(make_request_layout(config)) {
+    if (!context)
+        throw Error("InferenceHandler: context is null");
+    for (const auto& engine : config.engines)
+        engine_names.push_back(engine.backend->name());
+}
+
+std::vector<double> HandlerState::load_engines() {
+    const bool measuring = !config.max_inference_time_ms.has_value();
+    const std::size_t runs = measuring ? std::max<std::size_t>(config.warm_up, 32) : config.warm_up;
+    std::vector<double> warm_times;
+    std::vector<float> request(layout.stride, 0.0f);
+    for (std::size_t e = 0; e < config.engines.size(); ++e) {
+        auto engine = std::make_unique<EngineRuntime>(config, e);
+        for (std::size_t k = 0; k < engine->instance_count(); ++k) {
+            ModelRun& run = engine->instance(k);
+            // Warm-up sees silence and the initial parameter values, from zero state.
+            std::fill(request.begin(), request.end(), 0.0f);
+            for (std::size_t i = 0; i < config.inputs.size(); ++i) {
+                if (config.inputs[i].role != TensorRole::parameter)
+                    continue;
+                const auto& initial = config.inputs[i].initial_value;
+                std::copy(initial.begin(), initial.end(),
+                          request.begin() + static_cast<std::ptrdiff_t>(layout.inputs[i].offset));
+            }
+            const std::vector<StateLink> links = make_state_links(config);
+            std::vector<std::vector<float>> state;
+            for (const auto& link : links)
+                state.emplace_back(element_count(config.inputs[link.input].shape), 0.0f);
+            for (std::size_t w = 0; w < runs; ++w) {
+                const auto start = std::chrono::steady_clock::now();
+                try {
+                    run_inference(*processor, layout, run, request.data(), w, links, state);
+                } catch (const std::exception& ex) {
+                    throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
+                                "): warm-up inference failed: " + ex.what());
+                }
+                const std::chrono::duration<double, std::milli> took =
+                    std::chrono::steady_clock::now() - start;
+                if (w > 0)
+                    warm_times.push_back(took.count());
+            }
+            run.model->reset_state();
+        }
+        engines.push_back(std::move(engine));
+    }
+    return warm_times;
+}
+
+}  // namespace core
+
+InferenceHandler::InferenceHandler(InferenceConfig config, std::shared_ptr<Context> context)
+    : state_(std::make_unique<core::HandlerState>(std::move(config), std::move(context))) {}
+
+InferenceHandler::~InferenceHandler() {
+    if (state_ && state_->session)
+        state_->context->pool().remove(state_->session.get());
+}
+
+void InferenceHandler::prepare(const HostConfig& host) {
+    host.validate();
+    core::HandlerState& s = *state_;
+    const InferenceConfig& config = s.config;
+    if (s.engines.empty()) {
+        const std::vector<double> warm_times = s.load_engines();
+        if (config.max_inference_time_ms) {
+            s.max_inference_time_ms = *config.max_inference_time_ms;
+        } else {
+            if (warm_times.empty())
+                throw Error("max_inference_time_ms: cannot be measured without warm-up inferences");
+            s.max_inference_time_ms = core::percentile(warm_times, config.measure_percentile) *
+                                          config.measure_safety_factor +
+                                      config.measure_wake_allowance_ms;
+        }
+    }
+    scheduling::WorkerPool& pool = s.context->pool();
+    std::size_t hop = 0;
+    for (const auto& spec : config.inputs)
+        if (spec.role == TensorRole::audio)
+            hop = spec.hop;
+    LatencyInputs latency_inputs;
+    latency_inputs.sample_rate = host.sample_rate;
+    latency_inputs.max_block_size = host.max_block_size;
+    latency_inputs.variable_block_size = host.variable_block_size;
+    latency_inputs.hop = hop;
+    latency_inputs.max_inference_time_ms = s.max_inference_time_ms;
+    // Parallel inferences are bounded by the instances and by the pool's threads.
+    latency_inputs.parallel_inferences =
+        config.stateful ? 1 : std::min(config.parallel_instances, pool.worker_count());
+    const std::size_t minimum = compute_latency(latency_inputs);
+    const std::size_t latency = host.latency_override.value_or(minimum);
+
+    std::vector<core::EngineRuntime*> engines;
+    for (auto& engine : s.engines)
+        engines.push_back(engine.get());
+    const core::SessionSetup setup{config,     host,         latency,  engines, s.controls,
+                                   s.counters, *s.processor, s.layout, pool};
+    auto session = std::make_unique<core::Session>(setup);
+
+    if (s.session) {
+        pool.remove(s.session.get());
+        s.session.reset();
+    }
+    s.counters.clear();
+    s.controls.offline_rendering.store(host.offline_rendering);
+    s.latency.store(latency);
+    s.prepared_max_inference_time_ms.store(s.max_inference_time_ms);
+    s.session = std::move(session);
+    pool.add(s.session.get());
+}
+
+void InferenceHandler::process(const float* const* input, std::size_t input_channels,
+                               float* const* output, std::size_t output_channels,
+                               std::size_t frames) noexcept {
+    if (state_->session) {
+        state_->session->process(input, input_channels, output, output_channels, frames);
+        return;
+    }
+    for (std::size_t c = 0; output != nullptr && c < output_channels; ++c)
+        if (output[c] != nullptr)
+            std::memset(output[c], 0, frames * sizeof(float));
+}
+
+void InferenceHandler::process(float* const* channels, std::size_t channel_count,
+                               std::size_t frames) noexcept {
+    process(channels, channel_count, channels, channel_count, frames);
+}
+
+std::size_t InferenceHandler::latency() const noexcept {
+    return state_->latency.load();
+}
+
+double InferenceHandler::max_inference_time_ms() const noexcept {
+    return state_->prepared_max_inference_time_ms.load();
+}
+
+std::size_t InferenceHandler::input_channels() const noexcept {
+    std::size_t channels = 0;
+    for (const auto& spec : state_->config.inputs)
+        if (spec.role == TensorRole::audio)
+            channels += spec.channels;
+    return channels;
+}
+
+std::size_t InferenceHandler::output_channels() const noexcept {
+    std::size_t channels = 0;
+    for (const auto& spec : state_->config.outputs)
+        if (spec.role == TensorRole::audio)
+            channels += spec.channels;
+    return channels;
+}
+
+bool InferenceHandler::set_parameter(std::string_view name, float value) noexcept {
+    return set_parameter(name, std::span<const float>(&value, 1));
+}
+
+bool InferenceHandler::set_parameter(std::string_view name,
+                                     std::span<const float> values) noexcept {
+    const auto& inputs = state_->config.inputs;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].role != TensorRole::parameter || inputs[i].name != name)
+            continue;
+        if (values.size() != element_count(inputs[i].shape))
+            return false;
+        const std::size_t first = state_->controls.parameter_offset[i];
+        for (std::size_t v = 0; v < values.size(); ++v)
+            state_->controls.parameter_values[first + v].store(values[v],
+                                                               std::memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+
+bool InferenceHandler::output_value(std::string_view name, std::span<float> values) const noexcept {
+    const auto& outputs = state_->config.outputs;
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+        if (outputs[o].role != TensorRole::parameter || outputs[o].name != name)
+            continue;
+        if (values.size() != element_count(outputs[o].shape))
+            return false;
+        const std::size_t first = state_->controls.output_value_offset[o];
+        for (std::size_t v = 0; v < values.size(); ++v)
+            values[v] = state_->controls.output_values[first + v].load(std::memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+
+bool InferenceHandler::set_engine(std::string_view name) noexcept {
+    const auto& names = state_->engine_names;
+    for (std::size_t e = 0; e < names.size(); ++e)
+        if (names[e] == name)
+            return set_engine(e);
+    return false;
+}
+
+bool InferenceHandler::set_engine(std::size_t index) noexcept {
+    if (index >= state_->engine_names.size())
+        return false;
+    state_->controls.engine.store(static_cast<std::uint32_t>(index), std::memory_order_relaxed);
+    return true;
+}
+
+std::size_t InferenceHandler::engine() const noexcept {
+    return state_->controls.engine.load(std::memory_order_relaxed);
+}
+
+std::string InferenceHandler::engine_name(std::size_t index) const {
+    return index < state_->engine_names.size() ? state_->engine_names[index] : std::string();
+}
+
+void InferenceHandler::set_late_policy(LatePolicy policy) noexcept {
+    state_->controls.late_policy.store(policy, std::memory_order_relaxed);
+}
+
+void InferenceHandler::set_offline_rendering(bool offline) noexcept {
+    state_->controls.offline_rendering.store(offline, std::memory_order_relaxed);
+}
+
+void InferenceHandler::reset() noexcept {
+    state_->controls.reset_requests.fetch_add(1, std::memory_order_release);
+}
+
+Statistics InferenceHandler::statistics() const noexcept {
+    const core::Counters& c = state_->counters;
+    auto load = [](const std::atomic<std::uint64_t>& counter) {
+        return counter.load(std::memory_order_relaxed);
+    };
+    Statistics stats;
+    stats.blocks = load(c.blocks);
+    stats.frames = load(c.frames);
+    stats.oversized_blocks = load(c.oversized);
+    stats.inferences_submitted = load(c.submitted);
+    stats.inferences_completed = load(c.completed);
+    stats.late_inferences = load(c.late);
+    stats.dropped_inferences = load(c.dropped);
+    stats.failed_inferences = load(c.failed);
+    stats.substituted_frames = load(c.substituted);
+    stats.resets = load(c.resets);
+    const std::uint64_t runs = stats.inferences_completed + stats.failed_inferences;
+    stats.max_inference_ms = static_cast<double>(load(c.run_time_max_ns)) / 1e6;
+    stats.mean_inference_ms =
+        runs > 0 ? static_cast<double>(load(c.run_time_total_ns)) / 1e6 / static_cast<double>(runs)
+                 : 0.0;
+    stats.latency_samples = latency();
+    stats.max_inference_time_ms = max_inference_time_ms();
+    stats.engine = engine();
+    const ContextInfo info = state_->context->info();
+    stats.worker_threads = info.worker_threads;
+    stats.realtime_workers = info.realtime_workers;
+    return stats;
+}
+
+std::string InferenceHandler::last_error() const {
+    return state_->counters.error();
+}
+
+const InferenceConfig& InferenceHandler::config() const noexcept {
+    return state_->config;
+}
+
+const std::shared_ptr<Context>& InferenceHandler::context() const noexcept {
+    return state_->context;
+}
+
+}  // namespace legato

@@ -1,0 +1,344 @@
+#include "core/tensor_rules.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "legato/error.hpp"
+#include "legato/host_config.hpp"
+
+namespace legato {
+
+std::size_t element_count(std::span<const std::int64_t> shape) noexcept {
+    std::size_t count = 1;
+    for (const std::int64_t dim : shape)
+        count *= dim > 0 ? static_cast<std::size_t>(dim) : 0;
+    return count;
+}
+
+std::string ModelSource::describe() const {
+    if (!bytes.empty())
+        return "<" + std::to_string(bytes.size()) + " bytes in memory>";
+    return path.string();
+}
+
+}  // namespace legato
+
+namespace legato::core {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+    throw Error(path + ": " + what);
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i > 0)
+            text += ", ";
+        text += std::to_string(shape[i]);
+    }
+    return text + "]";
+}
+
+std::string role_text(TensorRole role) {
+    switch (role) {
+        case TensorRole::audio:
+            return "audio";
+        case TensorRole::parameter:
+            return "parameter";
+        case TensorRole::state:
+            return "state";
+    }
+    return "?";
+}
+
+// Elements the tensor must hold, or 0 if its role takes any concrete shape.
+std::size_t required_elements(const TensorSpec& spec) {
+    return spec.role == TensorRole::audio ? required_audio_elements(spec) : 0;
+}
+
+void check_shape(const TensorSpec& spec, const std::string& path) {
+    if (spec.shape.empty())
+        fail(path + ".shape", "must have at least one dimension");
+    int dynamic = 0;
+    for (std::size_t i = 0; i < spec.shape.size(); ++i) {
+        const std::int64_t dim = spec.shape[i];
+        if (dim == -1) {
+            ++dynamic;
+        } else if (dim <= 0) {
+            fail(path + ".shape", "dimension " + std::to_string(i) + " is " + std::to_string(dim) +
+                                      "; expected a positive size or -1");
+        }
+    }
+    if (dynamic > 1)
+        fail(path + ".shape", "at most one dimension may be -1, got " + shape_text(spec.shape));
+    if (dynamic == 1 && spec.role != TensorRole::audio)
+        fail(path + ".shape", "a " + role_text(spec.role) +
+                                  " tensor needs a fixed shape (no -1), got " +
+                                  shape_text(spec.shape));
+    const std::size_t required = required_elements(spec);
+    if (required == 0)
+        return;
+    std::size_t known = 1;
+    for (const std::int64_t dim : spec.shape)
+        if (dim > 0)
+            known *= static_cast<std::size_t>(dim);
+    const std::string need =
+        std::to_string(required) + " elements (" + std::to_string(spec.channels) + " channels x " +
+        (is_sliding(spec.layout)
+             ? std::to_string(spec.hop / std::max<std::size_t>(spec.window_hop, 1)) +
+                   " windows x " + std::to_string(spec.window_length) + " samples)"
+             : std::to_string(window_length(spec)) + " samples of past_context + hop)");
+    if (dynamic == 0 && known != required)
+        fail(path + ".shape", shape_text(spec.shape) + " holds " + std::to_string(known) +
+                                  " elements; the audio layout needs " + need);
+    if (dynamic == 1 && required % known != 0)
+        fail(path + ".shape",
+             "no size for the -1 dimension of " + shape_text(spec.shape) + " gives " + need);
+}
+
+}  // namespace
+
+std::size_t required_audio_elements(const TensorSpec& spec) noexcept {
+    if (is_sliding(spec.layout)) {
+        const std::size_t windows = spec.window_hop > 0 ? spec.hop / spec.window_hop : 0;
+        return windows * spec.window_length * spec.channels;
+    }
+    return window_length(spec) * spec.channels;
+}
+
+void validate_tensor(const TensorSpec& spec, Direction direction, const std::string& path) {
+    const bool input = direction == Direction::input;
+    if (spec.name.empty())
+        fail(path + ".name", "must not be empty");
+    if (spec.role == TensorRole::audio) {
+        if (spec.channels == 0)
+            fail(path + ".channels", "must be at least 1");
+        if (spec.hop == 0)
+            fail(path + ".hop", "must be at least 1");
+        if (is_sliding(spec.layout)) {
+            if (!input)
+                fail(path + ".layout",
+                     "sliding-window layouts are for inputs only; use "
+                     "channels_last for a [windows, channels] output");
+            if (spec.window_length == 0)
+                fail(path + ".window_length", "must be at least 1");
+            if (spec.window_hop == 0)
+                fail(path + ".window_hop", "must be at least 1");
+            if (spec.hop % spec.window_hop != 0)
+                fail(path + ".hop", "must be a multiple of window_hop (" +
+                                        std::to_string(spec.window_hop) + "), got " +
+                                        std::to_string(spec.hop));
+            if (spec.window_length > spec.window_hop &&
+                spec.past_context < spec.window_length - spec.window_hop)
+                fail(path + ".past_context",
+                     "sliding windows of " + std::to_string(spec.window_length) +
+                         " samples every " + std::to_string(spec.window_hop) +
+                         " samples need past_context >= " +
+                         std::to_string(spec.window_length - spec.window_hop) + ", got " +
+                         std::to_string(spec.past_context));
+        }
+    }
+    if (!spec.initial_value.empty() && !(input && spec.role == TensorRole::parameter))
+        fail(path + ".initial_value", "only parameter inputs take an initial value");
+    check_shape(spec, path);
+    if (spec.role == TensorRole::parameter && !spec.initial_value.empty() &&
+        spec.initial_value.size() != element_count(spec.shape))
+        fail(path + ".initial_value", "has " + std::to_string(spec.initial_value.size()) +
+                                          " values; shape " + shape_text(spec.shape) + " needs " +
+                                          std::to_string(element_count(spec.shape)));
+}
+
+TensorSpec resolve_tensor(const TensorSpec& spec, const TensorOverride* override_spec,
+                          Direction direction, const std::string& path) {
+    TensorSpec resolved = spec;
+    if (override_spec != nullptr) {
+        if (!override_spec->name.empty())
+            resolved.name = override_spec->name;
+        if (!override_spec->shape.empty())
+            resolved.shape = override_spec->shape;
+        if (override_spec->layout)
+            resolved.layout = *override_spec->layout;
+    }
+    validate_tensor(resolved, direction, path);
+    const std::size_t required = required_elements(resolved);
+    std::size_t known = 1;
+    for (const std::int64_t dim : resolved.shape)
+        if (dim > 0)
+            known *= static_cast<std::size_t>(dim);
+    for (std::int64_t& dim : resolved.shape)
+        if (dim == -1)
+            dim = static_cast<std::int64_t>(required / known);
+    return resolved;
+}
+
+}  // namespace legato::core
+
+namespace legato {
+
+namespace {
+
+[[noreturn]] void config_error(const std::string& path, const std::string& what) {
+    throw Error(path + ": " + what);
+}
+
+const TensorSpec* find_tensor(const std::vector<TensorSpec>& tensors, const std::string& name,
+                              std::size_t* index) {
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        if (tensors[i].name == name) {
+            *index = i;
+            return &tensors[i];
+        }
+    }
+    return nullptr;
+}
+
+void check_unique_names(const std::vector<TensorSpec>& tensors, const char* list) {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        if (!seen.insert(tensors[i].name).second)
+            config_error(std::string(list) + "[" + std::to_string(i) + "].name",
+                         "'" + tensors[i].name + "' is used twice");
+    }
+}
+
+bool finite_positive(double value) {
+    return std::isfinite(value) && value > 0.0;
+}
+
+}  // namespace
+
+void InferenceConfig::validate() const {
+    using core::Direction;
+    if (engines.empty())
+        config_error("engines", "at least one engine is required");
+    if (inputs.empty())
+        config_error("inputs", "at least one input is required");
+    if (outputs.empty())
+        config_error("outputs", "at least one output is required");
+
+    std::size_t hop = 0;
+    std::string hop_path;
+    auto check_list = [&](const std::vector<TensorSpec>& tensors, Direction direction,
+                          const char* list) {
+        bool has_audio = false;
+        for (std::size_t i = 0; i < tensors.size(); ++i) {
+            const std::string path = std::string(list) + "[" + std::to_string(i) + "]";
+            core::validate_tensor(tensors[i], direction, path);
+            if (tensors[i].role != TensorRole::audio)
+                continue;
+            has_audio = true;
+            if (hop == 0) {
+                hop = tensors[i].hop;
+                hop_path = path + ".hop";
+            } else if (tensors[i].hop != hop) {
+                config_error(path + ".hop",
+                             "must equal " + hop_path + " (" + std::to_string(hop) +
+                                 "): every streamed tensor advances by the same hop, got " +
+                                 std::to_string(tensors[i].hop));
+            }
+        }
+        if (!has_audio)
+            config_error(list, std::string("at least one ") +
+                                   (direction == Direction::input ? "input" : "output") +
+                                   " must have role audio (the streamed signal)");
+        check_unique_names(tensors, list);
+    };
+    check_list(inputs, Direction::input, "inputs");
+    check_list(outputs, Direction::output, "outputs");
+
+    // State pairs: every state input is fed by exactly one state output of the same size.
+    std::vector<int> input_fed(inputs.size(), 0);
+    std::vector<int> output_used(outputs.size(), 0);
+    for (std::size_t p = 0; p < state_pairs.size(); ++p) {
+        const std::string path = "state_pairs[" + std::to_string(p) + "]";
+        std::size_t out_index = 0;
+        std::size_t in_index = 0;
+        const TensorSpec* out = find_tensor(outputs, state_pairs[p].output, &out_index);
+        const TensorSpec* in = find_tensor(inputs, state_pairs[p].input, &in_index);
+        if (out == nullptr)
+            config_error(path + ".output", "no output named '" + state_pairs[p].output + "'");
+        if (in == nullptr)
+            config_error(path + ".input", "no input named '" + state_pairs[p].input + "'");
+        if (out->role != TensorRole::state)
+            config_error(path + ".output", "'" + out->name + "' must have role state");
+        if (in->role != TensorRole::state)
+            config_error(path + ".input", "'" + in->name + "' must have role state");
+        if (element_count(out->shape) != element_count(in->shape))
+            config_error(path, "'" + out->name + "' has " +
+                                   std::to_string(element_count(out->shape)) + " elements but '" +
+                                   in->name + "' has " + std::to_string(element_count(in->shape)));
+        if (++input_fed[in_index] > 1)
+            config_error(path + ".input", "'" + in->name + "' is fed by two state pairs");
+        if (++output_used[out_index] > 1)
+            config_error(path + ".output", "'" + out->name + "' feeds two state pairs");
+    }
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].role == TensorRole::state && input_fed[i] == 0)
+            config_error("inputs[" + std::to_string(i) + "]",
+                         "state input '" + inputs[i].name +
+                             "' needs a state_pairs entry naming the output that feeds it");
+    }
+    if (!state_pairs.empty() && !stateful)
+        config_error("stateful",
+                     "must be true when state_pairs are given: state flows from one "
+                     "inference to the next, so they must run in order");
+
+    if (max_inference_time_ms && !finite_positive(*max_inference_time_ms))
+        config_error("max_inference_time_ms", "must be a positive number of milliseconds, got " +
+                                                  std::to_string(*max_inference_time_ms));
+    if (!(measure_percentile > 0.0 && measure_percentile <= 1.0))
+        config_error("measure_percentile",
+                     "must be in (0, 1], got " + std::to_string(measure_percentile));
+    if (!(std::isfinite(measure_safety_factor) && measure_safety_factor >= 1.0))
+        config_error("measure_safety_factor",
+                     "must be at least 1, got " + std::to_string(measure_safety_factor));
+    if (!(std::isfinite(measure_wake_allowance_ms) && measure_wake_allowance_ms >= 0.0))
+        config_error("measure_wake_allowance_ms",
+                     "must be zero or more, got " + std::to_string(measure_wake_allowance_ms));
+    if (parallel_instances == 0 || parallel_instances > 64)
+        config_error("parallel_instances",
+                     "must be between 1 and 64, got " + std::to_string(parallel_instances));
+    if (stateful && parallel_instances != 1)
+        config_error("parallel_instances",
+                     "must be 1 for a stateful model (its inferences run one "
+                     "at a time, in order), got " +
+                         std::to_string(parallel_instances));
+
+    for (std::size_t e = 0; e < engines.size(); ++e) {
+        const std::string path = "engines[" + std::to_string(e) + "]";
+        const EngineModel& engine = engines[e];
+        if (!engine.backend)
+            config_error(path + ".backend", "is null");
+        auto check_overrides = [&](const std::vector<TensorOverride>& overrides,
+                                   const std::vector<TensorSpec>& tensors, Direction direction,
+                                   const char* list) {
+            if (overrides.empty())
+                return;
+            if (overrides.size() != tensors.size())
+                config_error(path + "." + list, "has " + std::to_string(overrides.size()) +
+                                                    " entries; expected none or one per " + list +
+                                                    " entry (" + std::to_string(tensors.size()) +
+                                                    ")");
+            for (std::size_t i = 0; i < tensors.size(); ++i)
+                core::resolve_tensor(tensors[i], &overrides[i], direction,
+                                     path + "." + list + "[" + std::to_string(i) + "]");
+        };
+        check_overrides(engine.inputs, inputs, Direction::input, "inputs");
+        check_overrides(engine.outputs, outputs, Direction::output, "outputs");
+    }
+}
+
+void HostConfig::validate() const {
+    if (!(std::isfinite(sample_rate) && sample_rate >= 1000.0 && sample_rate <= 1'536'000.0))
+        throw Error("HostConfig.sample_rate: must be between 1000 and 1536000 Hz, got " +
+                    std::to_string(sample_rate));
+    if (max_block_size == 0)
+        throw Error("HostConfig.max_block_size: must be at least 1");
+    if (max_block_size > (std::size_t{1} << 20))
+        throw Error("HostConfig.max_block_size: must be at most 1048576, got " +
+                    std::to_string(max_block_size));
+}
+
+}  // namespace legato

@@ -1,0 +1,186 @@
+#include "scheduling/worker_pool.hpp"
+
+#include <chrono>
+#include <latch>
+#include <string>
+
+#include "legato/error.hpp"
+#include "rt/cpu_relax.hpp"
+#include "rt/monotonic_clock.hpp"
+#include "scheduling/thread_priority.hpp"
+
+namespace legato::scheduling {
+
+namespace {
+
+std::size_t resolve_worker_count(std::size_t requested) {
+    if (requested > 0)
+        return requested;
+    const unsigned hardware = std::thread::hardware_concurrency();
+    return hardware > 1 ? hardware - 1 : 1;
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(const ContextConfig& config)
+    : config_(config),
+      sources_(new std::atomic<WorkSource*>[config.max_handlers]),
+      epochs_(new WorkerEpoch[resolve_worker_count(config.worker_threads)]) {
+    if (config.max_handlers == 0)
+        throw Error("ContextConfig.max_handlers: must be at least 1");
+    for (std::size_t i = 0; i < config.max_handlers; ++i)
+        sources_[i].store(nullptr);
+    const std::size_t count = resolve_worker_count(config.worker_threads);
+    std::latch started(static_cast<std::ptrdiff_t>(count));
+    threads_.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        threads_.emplace_back([this, i, &started] {
+            if (config_.realtime_priority && set_realtime_priority(config_.realtime_priority_level))
+                realtime_workers_.fetch_add(1);
+            started.count_down();
+            worker_main(i);
+        });
+    }
+    started.wait();
+}
+
+WorkerPool::~WorkerPool() {
+    stop_.store(true, std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < threads_.size(); ++i)
+        wake_.post();
+    for (auto& thread : threads_)
+        thread.join();
+}
+
+void WorkerPool::add(WorkSource* source) {
+    std::lock_guard lock(registry_mutex_);
+    for (std::size_t i = 0; i < config_.max_handlers; ++i) {
+        if (sources_[i].load(std::memory_order_relaxed) == nullptr) {
+            sources_[i].store(source, std::memory_order_release);
+            if (i + 1 > high_water_.load(std::memory_order_relaxed))
+                high_water_.store(i + 1, std::memory_order_release);
+            return;
+        }
+    }
+    throw Error("Context is full: it already serves " + std::to_string(config_.max_handlers) +
+                " handlers (raise ContextConfig.max_handlers or use another Context)");
+}
+
+void WorkerPool::remove(WorkSource* source) {
+    {
+        std::lock_guard lock(registry_mutex_);
+        for (std::size_t i = 0; i < config_.max_handlers; ++i) {
+            if (sources_[i].load(std::memory_order_relaxed) == source) {
+                sources_[i].store(nullptr, std::memory_order_seq_cst);
+                break;
+            }
+        }
+    }
+    // A worker that loaded `source` did so inside an odd epoch that began before the store
+    // above (both seq_cst); waiting for each odd epoch to end is therefore enough.
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        const std::uint64_t seen = epochs_[i].value.load(std::memory_order_seq_cst);
+        if ((seen & 1U) == 0)
+            continue;
+        while (epochs_[i].value.load(std::memory_order_acquire) == seen)
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+}
+
+void WorkerPool::notify(std::size_t requests) noexcept {
+    if (config_.wake_strategy == WakeStrategy::poll || requests == 0)
+        return;
+    // Pairs with the fence in sleep_until_woken: either the worker sees the new requests when
+    // it re-checks, or we see its announcement here.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    int sleeping = sleepers_.load(std::memory_order_relaxed);
+    while (requests > 0 && sleeping > 0) {
+        if (sleepers_.compare_exchange_weak(sleeping, sleeping - 1, std::memory_order_relaxed)) {
+            wake_.post();
+            --requests;
+        }
+    }
+}
+
+bool WorkerPool::run_one() noexcept {
+    WorkSource* best = nullptr;
+    std::int64_t best_deadline = no_deadline;
+    const std::size_t count = high_water_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < count; ++i) {
+        WorkSource* source = sources_[i].load(std::memory_order_acquire);
+        if (source == nullptr)
+            continue;
+        const std::int64_t deadline = source->next_deadline();
+        if (deadline < best_deadline) {
+            best_deadline = deadline;
+            best = source;
+        }
+    }
+    if (best == nullptr)
+        return false;
+    best->run_next();  // false only if another worker was faster: rescan at once either way
+    return true;
+}
+
+bool WorkerPool::any_work() const noexcept {
+    const std::size_t count = high_water_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < count; ++i) {
+        WorkSource* source = sources_[i].load(std::memory_order_acquire);
+        if (source != nullptr && source->next_deadline() != no_deadline)
+            return true;
+    }
+    return false;
+}
+
+void WorkerPool::sleep_until_woken(std::size_t index) {
+    auto& epoch = epochs_[index].value;
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+    const bool work = any_work();
+    epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    if (work || stop_.load(std::memory_order_acquire)) {
+        // Withdraw the announcement; if a notify already claimed it, consume its post.
+        int sleeping = sleepers_.load(std::memory_order_relaxed);
+        while (true) {
+            if (sleeping <= 0) {
+                wake_.wait();
+                return;
+            }
+            if (sleepers_.compare_exchange_weak(sleeping, sleeping - 1, std::memory_order_relaxed))
+                return;
+        }
+    }
+    wake_.wait();
+}
+
+void WorkerPool::worker_main(std::size_t index) {
+    auto& epoch = epochs_[index].value;
+    const std::int64_t spin_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.spin_before_sleep).count();
+    std::int64_t idle_since = 0;
+    while (!stop_.load(std::memory_order_acquire)) {
+        epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+        const bool worked = run_one();
+        epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        if (worked) {
+            idle_since = 0;
+            continue;
+        }
+        if (config_.wake_strategy == WakeStrategy::poll) {
+            rt::cpu_relax();
+            continue;
+        }
+        const std::int64_t now = rt::now_ns();
+        if (idle_since == 0)
+            idle_since = now;
+        if (now - idle_since < spin_ns) {
+            rt::cpu_relax();
+            continue;
+        }
+        sleep_until_woken(index);
+        idle_since = 0;
+    }
+}
+
+}  // namespace legato::scheduling

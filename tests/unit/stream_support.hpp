@@ -1,0 +1,213 @@
+#pragma once
+// Helpers shared by the handler tests: signals, reference models and a host simulator.
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "legato/legato.hpp"
+
+namespace legato::test {
+
+using Signal = std::vector<std::vector<float>>;  // [channel][frame]
+
+/// Deterministic noise in [-1, 1) (xorshift, so it is identical on every platform).
+inline Signal make_signal(std::size_t channels, std::size_t frames, std::uint32_t seed = 1) {
+    Signal signal(channels, std::vector<float>(frames));
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (auto& channel : signal) {
+        for (auto& sample : channel) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            sample = static_cast<float>(x) / 2147483648.0f - 1.0f;
+        }
+    }
+    return signal;
+}
+
+/// A nonlinear model whose output depends on the past context and on where the hop starts
+/// (through w[0]), so that any misplaced window or hop boundary changes the result.
+inline float window_model_sample(const float* window, std::size_t past, std::size_t t) {
+    return std::tanh(1.5f * window[past + t] - 0.5f * window[t]) + 0.25f * window[0];
+}
+
+/// The window model as a custom backend for [1, C, past + hop] -> [1, C, hop] tensors.
+inline void window_model(std::span<const TensorView> inputs, std::span<const TensorView> outputs) {
+    const TensorSpec& spec = *inputs[0].spec;
+    const std::size_t window = spec.past_context + spec.hop;
+    for (std::size_t c = 0; c < spec.channels; ++c) {
+        const float* w = inputs[0].data.data() + c * window;
+        float* y = outputs[0].data.data() + c * spec.hop;
+        for (std::size_t t = 0; t < spec.hop; ++t)
+            y[t] = window_model_sample(w, spec.past_context, t);
+    }
+}
+
+/// The window model computed offline over a whole signal (zeros before the start).
+inline Signal window_model_reference(const Signal& input, std::size_t hop, std::size_t past) {
+    Signal output(input.size(), std::vector<float>(input[0].size(), 0.0f));
+    const std::size_t hops = input[0].size() / hop;
+    std::vector<float> window(past + hop);
+    for (std::size_t c = 0; c < input.size(); ++c) {
+        for (std::size_t j = 0; j < hops; ++j) {
+            for (std::size_t i = 0; i < past + hop; ++i) {
+                const auto position =
+                    static_cast<std::int64_t>(j * hop + i) - static_cast<std::int64_t>(past);
+                window[i] = position < 0 ? 0.0f : input[c][static_cast<std::size_t>(position)];
+            }
+            for (std::size_t t = 0; t < hop; ++t)
+                output[c][j * hop + t] = window_model_sample(window.data(), past, t);
+        }
+    }
+    return output;
+}
+
+/// A mono or multichannel streaming config for `backend`: one audio input [1, C, -1] and one
+/// audio output [1, C, -1].
+inline InferenceConfig make_config(std::shared_ptr<Backend> backend, std::size_t hop,
+                                   std::size_t past = 0, std::size_t channels = 1,
+                                   double max_inference_time_ms = 1.0) {
+    InferenceConfig config;
+    config.engines.push_back({std::move(backend), {}, {}, {}, {}});
+    TensorSpec in;
+    in.name = "audio_in";
+    in.shape = {1, static_cast<std::int64_t>(channels), -1};
+    in.channels = channels;
+    in.hop = hop;
+    in.past_context = past;
+    TensorSpec out;
+    out.name = "audio_out";
+    out.shape = {1, static_cast<std::int64_t>(channels), -1};
+    out.channels = channels;
+    out.hop = hop;
+    config.inputs = {in};
+    config.outputs = {out};
+    config.max_inference_time_ms = max_inference_time_ms;
+    config.warm_up = 1;
+    return config;
+}
+
+/// For paced tests: a maximum inference time that covers this machine's scheduling jitter
+/// (worker start-up on the CI virtual machine: p99.9 up to ~3.7 ms, with hypervisor steal), and
+/// the parallel instances needed to sustain it at `hop`.
+inline constexpr double paced_max_inference_time_ms = 4.0;
+inline std::size_t paced_instances(std::size_t hop, double sample_rate = 48000.0) {
+    const double hop_ms = static_cast<double>(hop) * 1000.0 / sample_rate;
+    return static_cast<std::size_t>(std::ceil(paced_max_inference_time_ms / hop_ms - 1e-9));
+}
+/// A pool big enough for paced_instances() of the shortest hop the tests pace (64).
+inline std::shared_ptr<Context> paced_context() {
+    ContextConfig config;
+    config.worker_threads = 4;
+    return Context::create(config);
+}
+
+/// Half a hop's duration: always sustainable, whatever the hop.
+inline double half_hop_ms(std::size_t hop, double sample_rate = 48000.0) {
+    return 0.5 * static_cast<double>(hop) * 1000.0 / sample_rate;
+}
+
+/// How the simulated host calls process().
+struct HostSimulation {
+    std::vector<std::size_t> block_sizes;  ///< cycled through
+    bool paced = false;                    ///< call at real-time pace (sample_rate)
+    double sample_rate = 48000.0;
+    bool in_place = false;
+    /// Called after each process() call with the call index and its block size.
+    std::function<void(std::size_t call, std::size_t frames)> after_block;
+    /// Wraps each process() call (e.g. an AudioThreadGuard check).
+    std::function<void(const std::function<void()>&)> around_process;
+    /// Paced: counts host-side overruns (the simulated audio thread itself woke more than a
+    /// block late, e.g. the virtual machine was descheduled). Like an audio device after an
+    /// xrun, the host then restarts its period schedule instead of calling back to back.
+    std::size_t* host_overruns = nullptr;
+};
+
+/// Streams `input` followed by `tail` frames of silence through `handler`; returns the output.
+/// Paced simulations run on the calling thread at normal priority. A SCHED_FIFO host thread
+/// would be more realistic, but on the 2-vCPU virtual machines CI runs on, the real-time
+/// balancer spreads a FIFO host and FIFO workers over both vCPUs and hypervisor steal on one of
+/// them then stalls only the worker (measured: 16-413 late hops in 3000 at FIFO 70, none at
+/// normal priority; docs/realtime.md).
+inline Signal stream(InferenceHandler& handler, const Signal& input, std::size_t tail,
+                     const HostSimulation& host) {
+    const std::size_t channels = input.size();
+    const std::size_t total = input[0].size() + tail;
+    Signal padded = input;
+    for (auto& channel : padded)
+        channel.resize(total, 0.0f);
+    Signal output(channels, std::vector<float>(total, 0.0f));
+    std::vector<const float*> in_pointers(channels);
+    std::vector<float*> out_pointers(channels);
+    auto body = [&] {
+        auto start = std::chrono::steady_clock::now();
+        std::size_t position = 0;
+        for (std::size_t call = 0; position < total; ++call) {
+            const std::size_t frames =
+                std::min(host.block_sizes[call % host.block_sizes.size()], total - position);
+            if (host.paced) {
+                // A block is processed once its last sample has "arrived".
+                const auto due =
+                    start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(
+                                    static_cast<double>(position + frames) / host.sample_rate));
+                std::this_thread::sleep_until(due);
+                const auto overshoot = std::chrono::steady_clock::now() - due;
+                if (overshoot >
+                    std::chrono::duration<double>(static_cast<double>(frames) / host.sample_rate)) {
+                    start +=
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(overshoot);
+                    if (host.host_overruns != nullptr)
+                        ++*host.host_overruns;
+                }
+            }
+            for (std::size_t c = 0; c < channels; ++c) {
+                in_pointers[c] = padded[c].data() + position;
+                out_pointers[c] = output[c].data() + position;
+                if (host.in_place)
+                    std::copy_n(in_pointers[c], frames, out_pointers[c]);
+            }
+            auto call_process = [&] {
+                if (host.in_place)
+                    handler.process(out_pointers.data(), channels, frames);
+                else
+                    handler.process(in_pointers.data(), channels, out_pointers.data(), channels,
+                                    frames);
+            };
+            if (host.around_process)
+                host.around_process(call_process);
+            else
+                call_process();
+            position += frames;
+            if (host.after_block)
+                host.after_block(call, frames);
+        }
+    };
+    body();
+    return output;
+}
+
+/// Number of frames in `output` (from `latency` on) that differ from `reference` delayed by
+/// `latency`, over the first `count` reference frames; the pre-roll must be silent.
+inline std::size_t count_mismatches(const Signal& output, const Signal& reference,
+                                    std::size_t latency, std::size_t count) {
+    std::size_t mismatches = 0;
+    for (std::size_t c = 0; c < reference.size(); ++c) {
+        for (std::size_t n = 0; n < std::min(latency, output[c].size()); ++n)
+            if (output[c][n] != 0.0f)
+                ++mismatches;
+        for (std::size_t n = 0; n < count && n + latency < output[c].size(); ++n)
+            if (output[c][n + latency] != reference[c][n])
+                ++mismatches;
+    }
+    return mismatches;
+}
+
+}  // namespace legato::test
