@@ -1,0 +1,1 @@
+// Filled in by the bad_input_test work item.

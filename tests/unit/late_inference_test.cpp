@@ -1,0 +1,1 @@
+// Filled in by the late_inference_test work item.

@@ -1,0 +1,1 @@
+// Filled in by the lifecycle_test work item.

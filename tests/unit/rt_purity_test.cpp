@@ -1,0 +1,1 @@
+// Filled in by the rt_purity_test work item.
