@@ -129,9 +129,8 @@ TEST(Alignment, StereoAndMultichannel) {
 using PacedParam = std::tuple<std::size_t /*block*/, std::size_t /*hop*/, std::size_t /*past*/>;
 class PacedAlignment : public ::testing::TestWithParam<PacedParam> {};
 
-// Every attempt must be exact apart from counted substitutions; zero late inferences is required,
-// with one retry when hypervisor steal on the CI virtual machine stalled a worker beyond the
-// declared maximum inference time (see stream_support.hpp).
+// Every attempt must be exact apart from counted substitutions, and on time unless the
+// hypervisor stole the CPU (expect_no_late_inferences).
 TEST_P(PacedAlignment, NoLateInferenceAndExactOutput) {
     const auto [block, hop, past] = GetParam();
     HostConfig host;
@@ -139,23 +138,15 @@ TEST_P(PacedAlignment, NoLateInferenceAndExactOutput) {
     HostSimulation simulation;
     simulation.block_sizes = {block};
     simulation.paced = true;
-    std::size_t overruns = 0;
-    simulation.host_overruns = &overruns;
     const std::size_t frames = std::max<std::size_t>(9600, 4 * hop);  // at least 0.2 s
-    Statistics stats;
-    for (int attempt = 1; attempt <= 2; ++attempt) {
+    expect_no_late_inferences([&] {
+        Statistics stats;
         const std::size_t mismatches =
             run_alignment(Model::window, hop, past, 1, host, simulation, frames, &stats);
-        EXPECT_LE(mismatches, stats.substituted_frames)
-            << "uncounted difference, attempt " << attempt;
+        EXPECT_LE(mismatches, stats.substituted_frames) << "a difference that was not counted";
         EXPECT_EQ(stats.substituted_frames, stats.late_inferences * hop);
-        if (stats.late_inferences == 0)
-            break;
-        std::printf("attempt %d: %llu late inferences (host overruns %zu)%s\n", attempt,
-                    static_cast<unsigned long long>(stats.late_inferences), overruns,
-                    attempt == 1 ? ", retrying" : "");
-    }
-    EXPECT_EQ(stats.late_inferences, 0u);
+        return stats.late_inferences;
+    });
 }
 
 INSTANTIATE_TEST_SUITE_P(Paced, PacedAlignment,

@@ -5,11 +5,16 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "legato/legato.hpp"
 
@@ -139,7 +144,11 @@ struct HostSimulation {
 inline Signal stream(InferenceHandler& handler, const Signal& input, std::size_t tail,
                      const HostSimulation& host) {
     const std::size_t channels = input.size();
-    const std::size_t total = input[0].size() + tail;
+    std::size_t total = input[0].size() + tail;
+    // A host with one block size never ends on a shorter block (that would break the promise
+    // the latency was computed for).
+    if (host.block_sizes.size() == 1)
+        total = (total + host.block_sizes[0] - 1) / host.block_sizes[0] * host.block_sizes[0];
     Signal padded = input;
     for (auto& channel : padded)
         channel.resize(total, 0.0f);
@@ -208,6 +217,45 @@ inline std::size_t count_mismatches(const Signal& output, const Signal& referenc
                 ++mismatches;
     }
     return mismatches;
+}
+
+/// CPU time the hypervisor gave to other tenants (all CPUs, in clock ticks of 10 ms), from the
+/// steal column of /proc/stat; 0 where unavailable.
+inline std::uint64_t stolen_ticks() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    std::uint64_t fields[8] = {};
+    stat >> cpu;
+    for (auto& field : fields)
+        stat >> field;
+    return fields[7];
+}
+
+/// Real-time assertions on a shared virtual machine. `attempt` runs a paced scenario and
+/// returns its number of unexpected late inferences. Zero passes. Late inferences while the
+/// hypervisor stole no CPU time fail the test: Legato missed a deadline on its own. Late
+/// inferences while it did steal (the CI VMs lose 3-13 % of their time, in stalls of up to
+/// ~40 ms) are retried; if every attempt was disturbed, the test is skipped, saying so.
+inline void expect_no_late_inferences(const std::function<std::uint64_t()>& attempt,
+                                      int max_attempts = 5) {
+    for (int i = 1; i <= max_attempts; ++i) {
+        const std::uint64_t stolen_before = stolen_ticks();
+        const std::uint64_t late = attempt();
+        const std::uint64_t stolen = stolen_ticks() - stolen_before;
+        if (late == 0)
+            return;
+        if (stolen == 0) {
+            ADD_FAILURE() << late << " late inferences on attempt " << i
+                          << " with no CPU time stolen by the hypervisor";
+            return;
+        }
+        std::printf(
+            "attempt %d: %llu late inferences while the hypervisor stole %llu ticks; "
+            "retrying\n",
+            i, static_cast<unsigned long long>(late), static_cast<unsigned long long>(stolen));
+    }
+    GTEST_SKIP() << "every attempt lost CPU time to the hypervisor and had late inferences: "
+                    "real-time behaviour could not be verified on this machine now";
 }
 
 }  // namespace legato::test
