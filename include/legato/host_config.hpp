@@ -25,6 +25,9 @@ struct HostConfig {
     /// are substituted and counted; above it, extra headroom.
     std::optional<std::size_t> latency_override;
 
+    /// Largest latency_override accepted (2^24 samples, about 5.8 minutes at 48 kHz).
+    static constexpr std::size_t max_latency_override = std::size_t{1} << 24;
+
     /// [setup thread] Throws legato::Error for a non-positive sample rate or block size.
     void validate() const;
 };

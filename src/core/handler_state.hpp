@@ -20,9 +20,10 @@ class HandlerState {
 public:
     HandlerState(InferenceConfig config, std::shared_ptr<Context> context);
 
-    /// [setup thread] Loads every engine, warms each instance up and returns the warm inference
-    /// times in ms (the cold first run of each instance excluded).
-    std::vector<double> load_engines();
+    /// [setup thread] Loads every engine and warms each instance up, then sets engines and
+    /// max_inference_time_ms (configured, or measured from the warm runs, the cold first run of
+    /// each instance excluded). All or nothing: on failure nothing is kept, so a retry loads all.
+    void load_engines();
 
     InferenceConfig config;
     std::shared_ptr<Context> context;

@@ -48,10 +48,11 @@ HandlerState::HandlerState(InferenceConfig config_in, std::shared_ptr<Context> c
         engine_names.push_back(engine.backend->name());
 }
 
-std::vector<double> HandlerState::load_engines() {
+void HandlerState::load_engines() {
     const bool measuring = !config.max_inference_time_ms.has_value();
     const std::size_t runs = measuring ? std::max<std::size_t>(config.warm_up, 32) : config.warm_up;
     std::vector<double> warm_times;
+    std::vector<std::unique_ptr<EngineRuntime>> loaded;  // installed only if every engine loads
     std::vector<float> request(layout.stride, 0.0f);
     for (std::size_t e = 0; e < config.engines.size(); ++e) {
         auto engine = std::make_unique<EngineRuntime>(config, e);
@@ -85,9 +86,19 @@ std::vector<double> HandlerState::load_engines() {
             }
             run.model->reset_state();
         }
-        engines.push_back(std::move(engine));
+        loaded.push_back(std::move(engine));
     }
-    return warm_times;
+    double time_ms = 0.0;
+    if (config.max_inference_time_ms) {
+        time_ms = *config.max_inference_time_ms;
+    } else {
+        if (warm_times.empty())
+            throw Error("max_inference_time_ms: cannot be measured without warm-up inferences");
+        time_ms = percentile(warm_times, config.measure_percentile) * config.measure_safety_factor +
+                  config.measure_wake_allowance_ms;
+    }
+    engines = std::move(loaded);
+    max_inference_time_ms = time_ms;
 }
 
 }  // namespace core
@@ -104,18 +115,8 @@ void InferenceHandler::prepare(const HostConfig& host) {
     host.validate();
     core::HandlerState& s = *state_;
     const InferenceConfig& config = s.config;
-    if (s.engines.empty()) {
-        const std::vector<double> warm_times = s.load_engines();
-        if (config.max_inference_time_ms) {
-            s.max_inference_time_ms = *config.max_inference_time_ms;
-        } else {
-            if (warm_times.empty())
-                throw Error("max_inference_time_ms: cannot be measured without warm-up inferences");
-            s.max_inference_time_ms = core::percentile(warm_times, config.measure_percentile) *
-                                          config.measure_safety_factor +
-                                      config.measure_wake_allowance_ms;
-        }
-    }
+    if (s.engines.empty())
+        s.load_engines();
     scheduling::WorkerPool& pool = s.context->pool();
     std::size_t hop = 0;
     for (const auto& spec : config.inputs)
@@ -132,6 +133,13 @@ void InferenceHandler::prepare(const HostConfig& host) {
         config.stateful ? 1 : std::min(config.parallel_instances, pool.worker_count());
     const std::size_t minimum = compute_latency(latency_inputs);
     const std::size_t latency = host.latency_override.value_or(minimum);
+    // Below hop - 1 a hop's first output would be due before its last input sample arrived.
+    if (latency + 1 < hop)
+        throw Error("HostConfig.latency_override: must be at least hop - 1 (" +
+                    std::to_string(hop - 1) +
+                    ") so that a hop's output is never due before its "
+                    "input is complete, got " +
+                    std::to_string(latency));
 
     std::vector<core::EngineRuntime*> engines;
     for (auto& engine : s.engines)

@@ -230,6 +230,7 @@ std::uint32_t Session::wait_for_result(Slot& s) noexcept {
 }
 
 void Session::harvest_next() noexcept {
+    // prepare() keeps the latency >= hop - 1, so every hop is submitted before it is due.
     const std::uint64_t seq = harvest_seq_++;
     const std::uint64_t position = output_written_;
     output_written_ += hop_;

@@ -117,6 +117,19 @@ void validate_tensor(const TensorSpec& spec, Direction direction, const std::str
             fail(path + ".channels", "must be at least 1");
         if (spec.hop == 0)
             fail(path + ".hop", "must be at least 1");
+        // Bounds that keep every ring and request far from overflow (2^24 samples is minutes).
+        constexpr std::size_t limit = std::size_t{1} << 24;
+        if (spec.hop > limit)
+            fail(path + ".hop",
+                 "must be at most " + std::to_string(limit) + ", got " + std::to_string(spec.hop));
+        if (spec.past_context > limit)
+            fail(path + ".past_context", "must be at most " + std::to_string(limit) + ", got " +
+                                             std::to_string(spec.past_context));
+        if (spec.channels > 1024)
+            fail(path + ".channels", "must be at most 1024, got " + std::to_string(spec.channels));
+        if (spec.window_length > limit)
+            fail(path + ".window_length", "must be at most " + std::to_string(limit) + ", got " +
+                                              std::to_string(spec.window_length));
         if (is_sliding(spec.layout)) {
             if (!input)
                 fail(path + ".layout",
@@ -339,6 +352,10 @@ void HostConfig::validate() const {
     if (max_block_size > (std::size_t{1} << 20))
         throw Error("HostConfig.max_block_size: must be at most 1048576, got " +
                     std::to_string(max_block_size));
+    if (latency_override && *latency_override > max_latency_override)
+        throw Error("HostConfig.latency_override: must be at most " +
+                    std::to_string(max_latency_override) + " samples, got " +
+                    std::to_string(*latency_override));
 }
 
 }  // namespace legato
