@@ -45,14 +45,10 @@ std::shared_ptr<Backend> negating_backend(double slow_ms) {
     });
 }
 
-struct Outcome {
-    std::uint64_t unexpected_late = 0;
-};
-
 // Streams the ramp paced in real time and checks every output hop: on time -> the model's
-// output; late -> exactly the policy's substitute. Returns how many hops were late that were not
-// meant to be (scheduling stalls of the machine).
-Outcome run_policy(LatePolicy policy, std::size_t channels) {
+// output; late -> exactly the policy's substitute. Unexpected: fast hops that were late and slow
+// hops that were not (both only happen when the machine disturbs the timing).
+PacedAttempt run_policy(LatePolicy policy, std::size_t channels) {
     constexpr double max_ms = paced_max_inference_time_ms;  // 4 ms; slow hops take 3x that
     InferenceConfig config = make_config(negating_backend(3 * max_ms), hop, 0, channels, max_ms);
     config.late_policy = policy;
@@ -69,10 +65,11 @@ Outcome run_policy(LatePolicy policy, std::size_t channels) {
     HostSimulation simulation;
     simulation.block_sizes = {hop};
     simulation.paced = true;
+    PacedAttempt outcome;
+    simulation.host_overruns = &outcome.host_overruns;
     const Signal output = stream(handler, input, latency + hop, simulation);
     EXPECT_EQ(handler.latency(), latency);
 
-    Outcome outcome;
     std::uint64_t substituted_hops = 0;
     std::uint64_t slow_hops = 0;
     for (std::size_t j = 0; (j + 1) * hop <= frames; ++j) {
@@ -84,12 +81,11 @@ Outcome run_policy(LatePolicy policy, std::size_t channels) {
                 if (output[c][j * hop + latency + t] != -input[c][j * hop + t])
                     on_time = false;
         if (on_time) {
-            EXPECT_FALSE(slow) << "hop " << j << " took 3x the maximum time but was not late";
+            outcome.unexpected += slow;  // took 3x the maximum time but was not late
             continue;
         }
         ++substituted_hops;
-        if (!slow)
-            ++outcome.unexpected_late;
+        outcome.unexpected += !slow;
         std::size_t wrong = 0;  // samples that are not the policy's substitute
         for (std::size_t c = 0; c < channels; ++c) {
             for (std::size_t t = 0; t < hop; ++t) {
@@ -108,7 +104,7 @@ Outcome run_policy(LatePolicy policy, std::size_t channels) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const Statistics stats = handler.statistics();
     EXPECT_EQ(stats.late_inferences, substituted_hops);
-    EXPECT_GE(stats.late_inferences, slow_hops);
+    EXPECT_GT(slow_hops, 20u);
     EXPECT_EQ(stats.substituted_frames, stats.late_inferences * hop);
     EXPECT_EQ(stats.failed_inferences, 0u);
     EXPECT_EQ(stats.dropped_inferences, 0u);
@@ -122,7 +118,7 @@ class LatePolicies : public ::testing::TestWithParam<LatePolicy> {};
 
 TEST_P(LatePolicies, SlowHopsAreSubstitutedExactlyAndCounted) {
     for (const std::size_t channels : {1, 2}) {
-        expect_no_late_inferences([&] { return run_policy(GetParam(), channels).unexpected_late; });
+        expect_on_time([&] { return run_policy(GetParam(), channels); });
     }
 }
 
@@ -193,27 +189,31 @@ TEST(LateInference, LongStallDoesNotHangOrShift) {
             if (static_cast<std::size_t>(in[0].data[0]) / hop == 20)  // 0.1 s into the stream
                 std::this_thread::sleep_for(std::chrono::milliseconds(300));
         });
-    InferenceConfig config = make_config(backend, hop, 0, 1, 2.0);
-    InferenceHandler handler(config);
-    HostConfig host;
-    host.max_block_size = hop;
-    handler.prepare(host);
-    const std::size_t latency = handler.latency();
-    const std::size_t frames = 48000;
-    const Signal input = ramp(1, frames);
-    HostSimulation simulation;
-    simulation.block_sizes = {hop};
-    simulation.paced = true;
-    const auto start = std::chrono::steady_clock::now();
-    const Signal output = stream(handler, input, latency + hop, simulation);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-    const Statistics stats = handler.statistics();
-    // The stall and the hops queued behind it on the single instance were substituted...
-    EXPECT_GE(stats.late_inferences, 1u);
-    EXPECT_EQ(stats.substituted_frames, stats.late_inferences * hop);
-    // ... and the last half second is exact again.
-    for (std::size_t n = frames / 2; n < frames; ++n)
-        ASSERT_EQ(output[0][n + latency], -input[0][n]) << "sample " << n;
+    expect_on_time([&] {
+        InferenceHandler handler(make_config(backend, hop, 0, 1, 2.0));
+        HostConfig host;
+        host.max_block_size = hop;
+        handler.prepare(host);
+        const std::size_t latency = handler.latency();
+        const std::size_t frames = 48000;
+        const Signal input = ramp(1, frames);
+        HostSimulation simulation;
+        simulation.block_sizes = {hop};
+        simulation.paced = true;
+        PacedAttempt attempt;
+        simulation.host_overruns = &attempt.host_overruns;
+        const auto start = std::chrono::steady_clock::now();
+        const Signal output = stream(handler, input, latency + hop, simulation);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+        const Statistics stats = handler.statistics();
+        // The stall and the hops queued behind it on the single instance were substituted...
+        EXPECT_GE(stats.late_inferences, 1u);
+        EXPECT_EQ(stats.substituted_frames, stats.late_inferences * hop);
+        // ... and the last half second is exact again.
+        for (std::size_t n = frames / 2; n < frames; ++n)
+            attempt.unexpected += output[0][n + latency] != -input[0][n];
+        return attempt;
+    });
 }
 
 }  // namespace

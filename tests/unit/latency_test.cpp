@@ -192,6 +192,7 @@ TEST(LatencyBruteForce, FixedBlocksMatchDirectSimulation) {
 struct PacedRun {
     Statistics stats;
     std::size_t latency = 0;
+    std::size_t host_overruns = 0;
 };
 
 PacedRun run_full_time_backend(std::size_t block, std::size_t hop, double max_ms,
@@ -213,8 +214,10 @@ PacedRun run_full_time_backend(std::size_t block, std::size_t hop, double max_ms
     HostSimulation simulation;
     simulation.block_sizes = {block};
     simulation.paced = true;
+    std::size_t overruns = 0;
+    simulation.host_overruns = &overruns;
     stream(handler, make_signal(1, frames, 5), handler.latency() + block + hop, simulation);
-    return {handler.statistics(), handler.latency()};
+    return {handler.statistics(), handler.latency(), overruns};
 }
 
 TEST(LatencyMinimality, OneSampleLessMakesTheCriticalHopsLate) {
@@ -228,15 +231,13 @@ TEST(LatencyMinimality, OneSampleLessMakesTheCriticalHopsLate) {
     // than 6 ms of slack at latency(), far above this machine's scheduling jitter.
     for (const Case c : {Case{512, 512, 2.0, 512}, Case{400, 512, 2.0, 896}}) {
         const std::size_t frames = 24000;  // 0.5 s
-        // At the computed latency: nothing late (one retry for hypervisor steal on CI VMs).
-        PacedRun at = run_full_time_backend(c.block, c.hop, c.max_ms, std::nullopt, frames);
-        if (at.stats.late_inferences != 0) {
-            std::printf("retrying: %llu late at latency %zu\n",
-                        static_cast<unsigned long long>(at.stats.late_inferences), at.latency);
-            at = run_full_time_backend(c.block, c.hop, c.max_ms, std::nullopt, frames);
-        }
-        EXPECT_EQ(at.latency, c.expected_latency);
-        EXPECT_EQ(at.stats.late_inferences, 0u) << "block " << c.block << " hop " << c.hop;
+        // At the computed latency: nothing late.
+        expect_on_time([&] {
+            const PacedRun at =
+                run_full_time_backend(c.block, c.hop, c.max_ms, std::nullopt, frames);
+            EXPECT_EQ(at.latency, c.expected_latency);
+            return PacedAttempt{at.stats.late_inferences, at.host_overruns};
+        });
 
         const PacedRun below =
             run_full_time_backend(c.block, c.hop, c.max_ms, c.expected_latency - 1, frames);
@@ -279,9 +280,11 @@ TEST(MeasuredMaxInferenceTime, PercentileTimesFactorPlusAllowance) {
     host.max_block_size = 256;
     handler.prepare(host);
     EXPECT_EQ(runs.load(), 32);
-    // p99 of ~1 ms runs, x 1.5, + 0.2 ms: at least 1.7 ms; a loaded machine adds some.
+    // p99 of runs of at least 1 ms, x 1.5, + 0.2 ms: at least 1.7 ms. How much more depends on
+    // the machine's load (a timing claim for benchmarks, not unit tests); the upper bound only
+    // catches unit mistakes (seconds, microseconds).
     EXPECT_GE(handler.max_inference_time_ms(), 1.7);
-    EXPECT_LT(handler.max_inference_time_ms(), 5.0);
+    EXPECT_LT(handler.max_inference_time_ms(), 100.0);
     EXPECT_EQ(handler.latency(),
               latency_for(48000, 256, false, 256, handler.max_inference_time_ms()));
     EXPECT_DOUBLE_EQ(handler.statistics().max_inference_time_ms, handler.max_inference_time_ms());
