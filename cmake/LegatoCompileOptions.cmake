@@ -3,6 +3,15 @@ add_library(legato_build_options INTERFACE)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(legato_build_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
                                                           -Wconversion -Wno-sign-conversion)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        # GCC 12 reports std::string concatenation at -O3 as overlapping memcpy (GCC bug 105329).
+        target_compile_options(legato_build_options INTERFACE -Wno-restrict)
+    endif()
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 20)
+        # Verifies at compile time that [[clang::nonblocking]] functions call only non-blocking
+        # code (LEGATO_NONBLOCKING marks process() and everything it reaches).
+        target_compile_options(legato_build_options INTERFACE -Wfunction-effects)
+    endif()
     if(LEGATO_WARNINGS_AS_ERRORS)
         target_compile_options(legato_build_options INTERFACE -Werror)
     endif()

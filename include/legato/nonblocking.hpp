@@ -11,3 +11,15 @@
 #ifndef LEGATO_NONBLOCKING
 #define LEGATO_NONBLOCKING
 #endif
+
+// Brackets a call that clang's -Wfunction-effects cannot verify but that is known not to block
+// (a libc function without the attribute, such as sem_post), or that blocks by documented
+// design (offline rendering). Every use carries a comment saying which.
+#if defined(__clang__)
+#define LEGATO_UNVERIFIED_EFFECTS_BEGIN \
+    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wfunction-effects\"")
+#define LEGATO_UNVERIFIED_EFFECTS_END _Pragma("clang diagnostic pop")
+#else
+#define LEGATO_UNVERIFIED_EFFECTS_BEGIN
+#define LEGATO_UNVERIFIED_EFFECTS_END
+#endif

@@ -244,8 +244,12 @@ void Session::harvest_next() noexcept {
     }
     std::uint32_t state = s.state.load(std::memory_order_acquire);
     if (state != done && state != failed) {
-        if (controls_.offline_rendering.load(std::memory_order_relaxed))
+        if (controls_.offline_rendering.load(std::memory_order_relaxed)) {
+            // Offline rendering waits for the result by design (documented as not real-time).
+            LEGATO_UNVERIFIED_EFFECTS_BEGIN
             state = wait_for_result(s);
+            LEGATO_UNVERIFIED_EFFECTS_END
+        }
         if (state != done && state != failed)
             state = cancel(seq, s);
     }

@@ -25,7 +25,12 @@ public:
 
     /// [any thread, audio thread included] Effects: increments the count, waking one waiter.
     /// Non-blocking: never waits; one futex wake system call if a thread sleeps on it.
-    void post() noexcept LEGATO_NONBLOCKING { sem_post(&sem_); }
+    void post() noexcept LEGATO_NONBLOCKING {
+        // sem_post: an atomic increment plus, only if a thread waits, one FUTEX_WAKE.
+        LEGATO_UNVERIFIED_EFFECTS_BEGIN
+        sem_post(&sem_);
+        LEGATO_UNVERIFIED_EFFECTS_END
+    }
 
     /// [worker or setup thread] May block until the count is positive, then decrements it.
     void wait() noexcept;

@@ -1,0 +1,255 @@
+// The Legato demo: streams a generated test signal through a model at real-time pace, the way an
+// audio callback would, and reports the latency, late inferences and timing percentiles.
+//
+// Until the engine backends land, the model is a small built-in network (a dilated 1-D
+// convolution stack with tanh) run through a custom backend.
+
+#include <pthread.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "legato/legato.hpp"
+
+namespace {
+
+// Six plucked notes (decaying harmonics) over a little noise: an audio-like test signal.
+std::vector<float> make_test_signal(std::size_t frames, double sample_rate) {
+    std::vector<float> signal(frames, 0.0f);
+    std::mt19937 random(1234);
+    std::uniform_real_distribution<double> pitch(82.0, 660.0);
+    std::uniform_real_distribution<double> onset(0.0, 0.8);
+    std::normal_distribution<double> noise(0.0, 0.01);
+    for (int note = 0; note < 6; ++note) {
+        const double f0 = pitch(random);
+        const auto start = static_cast<std::size_t>(onset(random) * static_cast<double>(frames));
+        for (std::size_t n = start; n < frames; ++n) {
+            const double t = static_cast<double>(n - start) / sample_rate;
+            double value = 0.0;
+            for (int k = 1; k <= 4; ++k)
+                value += std::sin(2.0 * M_PI * f0 * k * t) * std::exp(-3.0 * k * t) / k;
+            signal[n] += static_cast<float>(0.4 * value);
+        }
+    }
+    for (auto& sample : signal)
+        sample = static_cast<float>(std::clamp(sample + noise(random), -1.0, 1.0));
+    return signal;
+}
+
+// Three layers of 8-channel dilated convolutions (kernel 3, dilations 1, 4, 16) with tanh and a
+// 1x1 output layer; fixed pseudo-random weights. Receptive field: 43 samples.
+class TinyConvNet {
+public:
+    static constexpr std::size_t channels = 8;
+    static constexpr std::size_t receptive_field = 1 + 2 * (1 + 4 + 16);
+
+    TinyConvNet() {
+        std::mt19937 random(7);
+        std::normal_distribution<float> weight(0.0f, 0.4f);
+        for (auto& w : first_)
+            w = weight(random);
+        for (auto& layer : hidden_)
+            for (auto& w : layer)
+                w = weight(random) / std::sqrt(static_cast<float>(channels));
+        for (auto& w : out_)
+            w = weight(random) / std::sqrt(static_cast<float>(channels));
+    }
+
+    // window: past_context (receptive_field - 1) + hop samples; writes hop samples.
+    void run(const float* window, std::size_t window_size, float* out, std::size_t hop) const {
+        std::vector<float> a(window_size * channels), b(window_size * channels);
+        for (std::size_t t = 2; t < window_size; ++t)
+            for (std::size_t c = 0; c < channels; ++c)
+                a[t * channels + c] =
+                    std::tanh(first_[c * 3] * window[t - 2] + first_[c * 3 + 1] * window[t - 1] +
+                              first_[c * 3 + 2] * window[t]);
+        std::size_t dilation = 4;
+        for (const auto& layer : hidden_) {
+            for (std::size_t t = 2 * dilation; t < window_size; ++t) {
+                for (std::size_t o = 0; o < channels; ++o) {
+                    float sum = 0.0f;
+                    for (std::size_t i = 0; i < channels; ++i)
+                        for (std::size_t k = 0; k < 3; ++k)
+                            sum += layer[(o * channels + i) * 3 + k] *
+                                   a[(t - (2 - k) * dilation) * channels + i];
+                    b[t * channels + o] = std::tanh(sum);
+                }
+            }
+            std::swap(a, b);
+            dilation *= 4;
+        }
+        for (std::size_t t = 0; t < hop; ++t) {
+            float sum = 0.0f;
+            for (std::size_t c = 0; c < channels; ++c)
+                sum += out_[c] * a[(window_size - hop + t) * channels + c];
+            out[t] = sum;
+        }
+    }
+
+private:
+    float first_[channels * 3];
+    std::vector<std::vector<float>> hidden_ =
+        std::vector<std::vector<float>>(2, std::vector<float>(channels* channels * 3));
+    float out_[channels];
+};
+
+// CPU time the hypervisor gave to other tenants, in clock ticks (the steal column of /proc/stat).
+std::uint64_t stolen_ticks() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    std::uint64_t fields[8] = {};
+    stat >> cpu;
+    for (auto& field : fields)
+        stat >> field;
+    return fields[7];
+}
+
+double percentile(std::vector<double> values, double fraction) {
+    std::sort(values.begin(), values.end());
+    const auto index = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1));
+    return values[index];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Legato demo: a model streamed at real-time pace through an InferenceHandler"};
+    double seconds = 5.0;
+    std::size_t block = 256;
+    std::size_t hop = 256;
+    double sample_rate = 48000.0;
+    double max_inference_ms = 0.0;
+    std::size_t instances = 1;
+    app.add_option("--seconds", seconds, "Audio to stream")->check(CLI::Range(0.1, 3600.0));
+    app.add_option("--block", block, "Host block size")->check(CLI::Range(1, 16384));
+    app.add_option("--hop", hop, "Samples per inference")->check(CLI::Range(1, 16384));
+    app.add_option("--sample-rate", sample_rate, "Sample rate in Hz")
+        ->check(CLI::Range(8000.0, 384000.0));
+    app.add_option("--max-inference-ms", max_inference_ms,
+                   "Maximum inference time to compute the latency from (default: measure it)")
+        ->check(CLI::Range(0.001, 10000.0));
+    app.add_option("--instances", instances, "Parallel model instances")->check(CLI::Range(1, 64));
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        const TinyConvNet net;
+        legato::InferenceConfig config;
+        config.engines.push_back(
+            {legato::make_custom_backend("tiny-convnet",
+                                         [&net](std::span<const legato::TensorView> in,
+                                                std::span<const legato::TensorView> out) {
+                                             net.run(in[0].data.data(), in[0].data.size(),
+                                                     out[0].data.data(), out[0].data.size());
+                                         }),
+             {},
+             {},
+             {},
+             {}});
+        legato::TensorSpec input;
+        input.name = "audio_in";
+        input.shape = {1, 1, -1};
+        input.hop = hop;
+        input.past_context = TinyConvNet::receptive_field - 1;
+        legato::TensorSpec output;
+        output.name = "audio_out";
+        output.shape = {1, 1, -1};
+        output.hop = hop;
+        config.inputs = {input};
+        config.outputs = {output};
+        if (max_inference_ms > 0.0)
+            config.max_inference_time_ms = max_inference_ms;
+
+        legato::InferenceHandler handler(config);
+        legato::HostConfig host;
+        host.sample_rate = sample_rate;
+        host.max_block_size = block;
+        handler.prepare(host);
+
+        const auto frames = static_cast<std::size_t>(seconds * sample_rate);
+        const std::vector<float> signal = make_test_signal(frames, sample_rate);
+        std::vector<float> processed(frames);
+        std::vector<double> callback_us;
+        callback_us.reserve(frames / block + 1);
+
+        std::printf(
+            "Legato demo: %s model, %.0f Hz, block %zu, hop %zu, %.1f s at real-time pace\n",
+            handler.engine_name(0).c_str(), sample_rate, block, hop, seconds);
+        std::printf(
+            "latency: %zu samples (%.2f ms), from a max inference time of %.3f ms measured "
+            "during warm-up\n",
+            handler.latency(), 1000.0 * static_cast<double>(handler.latency()) / sample_rate,
+            handler.max_inference_time_ms());
+
+        // Like a host's audio callback, the loop runs on a real-time thread above Legato's
+        // workers (SCHED_FIFO 40 by default); at normal priority, waking a worker would hand it
+        // the CPU in the middle of process() (docs/realtime.md).
+        bool realtime = false;
+        const std::uint64_t stolen_before = stolen_ticks();
+        std::thread audio([&] {
+            sched_param param{};
+            param.sched_priority = 80;
+            realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
+            const auto start = std::chrono::steady_clock::now();
+            for (std::size_t position = 0; position < frames; position += block) {
+                const std::size_t count = std::min(block, frames - position);
+                std::this_thread::sleep_until(
+                    start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(
+                                    static_cast<double>(position + count) / sample_rate)));
+                const float* in = signal.data() + position;
+                float* out = processed.data() + position;
+                const auto before = std::chrono::steady_clock::now();
+                handler.process(&in, 1, &out, 1, count);
+                callback_us.push_back(std::chrono::duration<double, std::micro>(
+                                          std::chrono::steady_clock::now() - before)
+                                          .count());
+            }
+        });
+        audio.join();
+
+        const legato::Statistics stats = handler.statistics();
+        double peak = 0.0;
+        for (const float sample : processed)
+            peak = std::max(peak, static_cast<double>(std::fabs(sample)));
+        std::printf(
+            "blocks: %llu, inferences: %llu, late inferences: %llu (%llu frames substituted)\n",
+            static_cast<unsigned long long>(stats.blocks),
+            static_cast<unsigned long long>(stats.inferences_submitted),
+            static_cast<unsigned long long>(stats.late_inferences),
+            static_cast<unsigned long long>(stats.substituted_frames));
+        std::printf(
+            "audio thread (%s) per process() call: p50 %.2f us, p99 %.2f us, p99.9 %.2f us, "
+            "max %.2f us\n",
+            realtime ? "SCHED_FIFO 80" : "normal priority: not permitted to use SCHED_FIFO",
+            percentile(callback_us, 0.5), percentile(callback_us, 0.99),
+            percentile(callback_us, 0.999), percentile(callback_us, 1.0));
+        std::printf(
+            "inference on the workers: mean %.3f ms, max %.3f ms; %zu worker threads (%zu "
+            "real-time)\n",
+            stats.mean_inference_ms, stats.max_inference_ms, stats.worker_threads,
+            stats.realtime_workers);
+        std::printf("output peak: %.3f\n", peak);
+        if (stats.late_inferences > 0) {
+            std::printf(
+                "note: %llu hops were late although the slowest inference took %.3f ms on "
+                "its worker; the worker did not get the CPU in time (%llu ticks of CPU time "
+                "were stolen by the hypervisor during the run). More headroom, at more "
+                "latency: --hop 1024 --max-inference-ms 10\n",
+                static_cast<unsigned long long>(stats.late_inferences), stats.max_inference_ms,
+                static_cast<unsigned long long>(stolen_ticks() - stolen_before));
+        }
+        return stats.failed_inferences == 0 ? 0 : 1;
+    } catch (const legato::Error& e) {
+        std::fprintf(stderr, "legato demo: %s\n", e.what());
+        return 2;
+    }
+}
