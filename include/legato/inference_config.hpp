@@ -48,8 +48,8 @@ struct StatePair {
 
 /// Describes a model and how it is streamed. Validated when an InferenceHandler is built.
 struct InferenceConfig {
-    /// The engines the model can run on; the first is active after prepare(). The handler can
-    /// switch between them at run time (InferenceHandler::set_engine).
+    /// The engines the model can run on; the first is active until InferenceHandler::set_engine
+    /// selects another (the selection is kept across prepare()).
     std::vector<EngineModel> engines;
     std::vector<TensorSpec> inputs;
     std::vector<TensorSpec> outputs;

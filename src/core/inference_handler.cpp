@@ -144,20 +144,24 @@ void InferenceHandler::prepare(const HostConfig& host) {
     std::vector<core::EngineRuntime*> engines;
     for (auto& engine : s.engines)
         engines.push_back(engine.get());
+    // A new session is a new stream: it starts one reset generation past the previous one, so
+    // internal model state is reset at its first inference, like explicit state.
+    const std::uint64_t first_generation = s.session ? s.session->generation() + 1 : 0;
     const core::SessionSetup setup{config,     host,         latency,  engines, s.controls,
-                                   s.counters, *s.processor, s.layout, pool};
+                                   s.counters, *s.processor, s.layout, pool,    first_generation};
     auto session = std::make_unique<core::Session>(setup);
 
-    if (s.session) {
-        pool.remove(s.session.get());
-        s.session.reset();
-    }
+    // Register before touching anything: replacing cannot fail, a first add may (full
+    // context), and then the handler stays as it was.
+    if (s.session)
+        pool.replace(s.session.get(), session.get());
+    else
+        pool.add(session.get());
+    s.session = std::move(session);
     s.counters.clear();
     s.controls.offline_rendering.store(host.offline_rendering);
     s.latency.store(latency);
     s.prepared_max_inference_time_ms.store(s.max_inference_time_ms);
-    s.session = std::move(session);
-    pool.add(s.session.get());
 }
 
 void InferenceHandler::process(const float* const* input, std::size_t input_channels,

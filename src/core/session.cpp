@@ -52,7 +52,9 @@ Session::Session(const SessionSetup& setup)
       engines_(setup.engines),
       latency_(setup.latency),
       max_block_(setup.host.max_block_size),
-      ns_per_sample_(1e9 / setup.host.sample_rate) {
+      ns_per_sample_(1e9 / setup.host.sample_rate),
+      generation_(setup.first_generation),
+      applied_resets_(setup.controls.reset_requests.load()) {
     std::size_t max_past = 0;
     for (const auto& spec : config_.inputs) {
         input_first_channel_.push_back(input_channels_);
@@ -104,6 +106,10 @@ void Session::process(const float* const* input, std::size_t input_channels, flo
     Counters::bump(counters_.frames, frames);
     if (frames > max_block_)
         Counters::bump(counters_.oversized);
+    // A reset applies at the start of a call, never between the chunks of an oversized one.
+    const std::uint64_t resets = controls_.reset_requests.load(std::memory_order_acquire);
+    if (resets != applied_resets_)
+        apply_reset(resets);
     for (std::size_t offset = 0; offset < frames; offset += max_block_) {
         process_block(input, input_channels, output, output_channels, offset,
                       std::min(max_block_, frames - offset));
@@ -113,10 +119,6 @@ void Session::process(const float* const* input, std::size_t input_channels, flo
 void Session::process_block(const float* const* input, std::size_t input_channels,
                             float* const* output, std::size_t output_channels, std::size_t offset,
                             std::size_t frames) noexcept {
-    const std::uint64_t resets = controls_.reset_requests.load(std::memory_order_acquire);
-    if (resets != applied_resets_)
-        apply_reset(resets);
-
     const std::int64_t now = rt::now_ns();
     const std::uint32_t engine =
         std::min<std::uint32_t>(controls_.engine.load(std::memory_order_relaxed),

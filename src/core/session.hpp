@@ -39,6 +39,9 @@ struct SessionSetup {
     PrePostProcessor& processor;
     const RequestLayout& layout;
     scheduling::WorkerPool& pool;
+    /// Reset generation the stream starts in; one more than any earlier session's, so that
+    /// model instances kept across prepare() start from fresh state.
+    std::uint64_t first_generation = 0;
 };
 
 class Session final : public scheduling::WorkSource {
@@ -51,6 +54,9 @@ public:
     /// [audio thread] See InferenceHandler::process. Wait-free in real-time mode.
     void process(const float* const* input, std::size_t input_channels, float* const* output,
                  std::size_t output_channels, std::size_t frames) noexcept LEGATO_NONBLOCKING;
+
+    /// [setup thread, session removed from the pool] The reset generation reached.
+    std::uint64_t generation() const noexcept { return generation_; }
 
     std::int64_t next_deadline() const noexcept override;
     bool run_next() noexcept override;

@@ -67,17 +67,25 @@ void WorkerPool::add(WorkSource* source) {
 }
 
 void WorkerPool::remove(WorkSource* source) {
+    replace(source, nullptr);
+}
+
+void WorkerPool::replace(WorkSource* source, WorkSource* replacement) {
     {
         std::lock_guard lock(registry_mutex_);
         for (std::size_t i = 0; i < config_.max_handlers; ++i) {
             if (sources_[i].load(std::memory_order_relaxed) == source) {
-                sources_[i].store(nullptr, std::memory_order_seq_cst);
+                sources_[i].store(replacement, std::memory_order_seq_cst);
                 break;
             }
         }
     }
-    // A worker that loaded `source` did so inside an odd epoch that began before the store
-    // above (both seq_cst); waiting for each odd epoch to end is therefore enough.
+    wait_until_unused();
+}
+
+void WorkerPool::wait_until_unused() const {
+    // A worker that loaded the old pointer did so inside an odd epoch that began before the
+    // seq_cst store above; waiting for each odd epoch seen now to end is therefore enough.
     for (std::size_t i = 0; i < threads_.size(); ++i) {
         const std::uint64_t seen = epochs_[i].value.load(std::memory_order_seq_cst);
         if ((seen & 1U) == 0)

@@ -35,6 +35,9 @@ public:
     /// [setup thread] Hides `source` and waits until no worker uses it any more (including an
     /// inference it is running). May block for as long as that inference takes.
     void remove(WorkSource* source);
+    /// [setup thread] Puts `replacement` in `source`'s place (cannot fail for lack of room),
+    /// then waits as remove() does for `source`.
+    void replace(WorkSource* source, WorkSource* replacement);
 
     /// [audio thread] Tells the pool that `requests` new requests were published. Wakes up to
     /// that many sleeping workers. Wait-free apart from the semaphore post (one futex wake per
@@ -54,6 +57,7 @@ private:
     bool run_one() noexcept;
     bool any_work() const noexcept;
     void sleep_until_woken(std::size_t index);
+    void wait_until_unused() const;
 
     ContextConfig config_;
     std::unique_ptr<std::atomic<WorkSource*>[]> sources_;
