@@ -189,20 +189,33 @@ double InferenceHandler::max_inference_time_ms() const noexcept {
     return state_->prepared_max_inference_time_ms.load();
 }
 
-std::size_t InferenceHandler::input_channels() const noexcept {
+namespace {
+
+std::size_t audio_channels(const std::vector<TensorSpec>& tensors) noexcept {
     std::size_t channels = 0;
-    for (const auto& spec : state_->config.inputs)
+    for (const auto& spec : tensors)
         if (spec.role == TensorRole::audio)
             channels += spec.channels;
     return channels;
 }
 
+// Index of the parameter-role tensor called `name` holding `count` values, or npos.
+std::size_t find_parameter(const std::vector<TensorSpec>& tensors, std::string_view name,
+                           std::size_t count) noexcept {
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        if (tensors[i].role == TensorRole::parameter && tensors[i].name == name)
+            return count == element_count(tensors[i].shape) ? i : std::string_view::npos;
+    return std::string_view::npos;
+}
+
+}  // namespace
+
+std::size_t InferenceHandler::input_channels() const noexcept {
+    return audio_channels(state_->config.inputs);
+}
+
 std::size_t InferenceHandler::output_channels() const noexcept {
-    std::size_t channels = 0;
-    for (const auto& spec : state_->config.outputs)
-        if (spec.role == TensorRole::audio)
-            channels += spec.channels;
-    return channels;
+    return audio_channels(state_->config.outputs);
 }
 
 bool InferenceHandler::set_parameter(std::string_view name, float value) noexcept {
@@ -211,34 +224,23 @@ bool InferenceHandler::set_parameter(std::string_view name, float value) noexcep
 
 bool InferenceHandler::set_parameter(std::string_view name,
                                      std::span<const float> values) noexcept {
-    const auto& inputs = state_->config.inputs;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        if (inputs[i].role != TensorRole::parameter || inputs[i].name != name)
-            continue;
-        if (values.size() != element_count(inputs[i].shape))
-            return false;
-        const std::size_t first = state_->controls.parameter_offset[i];
-        for (std::size_t v = 0; v < values.size(); ++v)
-            state_->controls.parameter_values[first + v].store(values[v],
-                                                               std::memory_order_relaxed);
-        return true;
-    }
-    return false;
+    const std::size_t i = find_parameter(state_->config.inputs, name, values.size());
+    if (i == std::string_view::npos)
+        return false;
+    const std::size_t first = state_->controls.parameter_offset[i];
+    for (std::size_t v = 0; v < values.size(); ++v)
+        state_->controls.parameter_values[first + v].store(values[v], std::memory_order_relaxed);
+    return true;
 }
 
 bool InferenceHandler::output_value(std::string_view name, std::span<float> values) const noexcept {
-    const auto& outputs = state_->config.outputs;
-    for (std::size_t o = 0; o < outputs.size(); ++o) {
-        if (outputs[o].role != TensorRole::parameter || outputs[o].name != name)
-            continue;
-        if (values.size() != element_count(outputs[o].shape))
-            return false;
-        const std::size_t first = state_->controls.output_value_offset[o];
-        for (std::size_t v = 0; v < values.size(); ++v)
-            values[v] = state_->controls.output_values[first + v].load(std::memory_order_relaxed);
-        return true;
-    }
-    return false;
+    const std::size_t o = find_parameter(state_->config.outputs, name, values.size());
+    if (o == std::string_view::npos)
+        return false;
+    const std::size_t first = state_->controls.output_value_offset[o];
+    for (std::size_t v = 0; v < values.size(); ++v)
+        values[v] = state_->controls.output_values[first + v].load(std::memory_order_relaxed);
+    return true;
 }
 
 bool InferenceHandler::set_engine(std::string_view name) noexcept {
