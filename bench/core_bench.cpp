@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,17 @@ legato::InferenceConfig identity_config(std::shared_ptr<legato::Backend> backend
     return config;
 }
 
+// Runs `body` on a thread at SCHED_FIFO 80 (when permitted), like a host's audio callback.
+void run_as_audio_thread(const std::function<void()>& body) {
+    std::thread audio([&body] {
+        sched_param param{};
+        param.sched_priority = 80;
+        pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+        body();
+    });
+    audio.join();
+}
+
 double percentile(std::vector<double> values, double fraction) {
     std::sort(values.begin(), values.end());
     return values[static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1))];
@@ -48,10 +60,7 @@ std::vector<double> paced_calls(legato::InferenceHandler& handler, std::size_t b
     std::vector<double> micros;
     micros.reserve(calls);
     std::vector<float> input(block, 0.25f), output(block);
-    std::thread audio([&] {
-        sched_param param{};
-        param.sched_priority = 80;
-        pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+    run_as_audio_thread([&] {
         const float* in = input.data();
         float* out = output.data();
         const auto period = std::chrono::duration<double>(static_cast<double>(block) / 48000.0);
@@ -65,7 +74,6 @@ std::vector<double> paced_calls(legato::InferenceHandler& handler, std::size_t b
                 std::chrono::duration<double, std::micro>(Clock::now() - before).count());
         }
     });
-    audio.join();
     return micros;
 }
 
@@ -130,10 +138,7 @@ void BM_WakeUpLatency(benchmark::State& state) {
     std::vector<double> wake_us;
     for (auto _ : state) {
         std::vector<float> input(256, 0.25f), output(256);
-        std::thread audio([&] {
-            sched_param param{};
-            param.sched_priority = 80;
-            pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+        run_as_audio_thread([&] {
             const float* in = input.data();
             float* out = output.data();
             const auto start = Clock::now();
@@ -147,7 +152,6 @@ void BM_WakeUpLatency(benchmark::State& state) {
                 wake_us.push_back(static_cast<double>(started.load() - submitted) / 1000.0);
             }
         });
-        audio.join();
         state.SetIterationTime(percentile(wake_us, 0.5) / 1e6);
     }
     state.counters["p50_us"] = percentile(wake_us, 0.5);

@@ -413,16 +413,7 @@ InferenceConfig counter_config(std::size_t hop) {
     };
     InferenceConfig config =
         make_config(make_custom_backend("counter", factory), hop, 0, 1, half_hop_ms(hop));
-    TensorSpec h_in;
-    h_in.name = "h_in";
-    h_in.role = TensorRole::state;
-    h_in.shape = {1};
-    TensorSpec h_out = h_in;
-    h_out.name = "h_out";
-    config.inputs.push_back(h_in);
-    config.outputs.push_back(h_out);
-    config.state_pairs = {{"h_out", "h_in"}};
-    config.stateful = true;
+    add_state_pair(config, "h_in", {1});
     return config;
 }
 

@@ -144,22 +144,15 @@ TEST_F(RealtimePurity, AnyThreadCallsFromTheAudioThread) {
     gain.role = TensorRole::parameter;
     gain.shape = {1};
     gain.initial_value = {0.5f};
-    TensorSpec state;
-    state.name = "h";
-    state.role = TensorRole::state;
-    state.shape = {1};
     TensorSpec audio_out = audio;
     audio_out.name = "audio_out";
     TensorSpec peak;
     peak.name = "peak";
     peak.role = TensorRole::parameter;
     peak.shape = {1};
-    TensorSpec state_out = state;
-    state_out.name = "h_out";
-    config.inputs = {audio, gain, state};
-    config.outputs = {audio_out, peak, state_out};
-    config.state_pairs = {{"h_out", "h"}};
-    config.stateful = true;
+    config.inputs = {audio, gain};
+    config.outputs = {audio_out, peak};
+    add_state_pair(config, "h", {1});  // inputs[2], outputs[2]
     config.max_inference_time_ms = 1.0;
     InferenceHandler handler(config);
     handler.prepare(realtime_host(256));

@@ -101,16 +101,7 @@ InferenceConfig explicit_state_config(std::size_t hop) {
         make_config(make_custom_backend("explicit-a", explicit_state_model), hop, 0, 1, 1.0);
     config.engines.push_back(
         {make_custom_backend("explicit-b", explicit_state_model), {}, {}, {}, {}});
-    TensorSpec h_in;
-    h_in.name = "h_in";
-    h_in.role = TensorRole::state;
-    h_in.shape = {1, 4};
-    TensorSpec h_out = h_in;
-    h_out.name = "h_out";
-    config.inputs.push_back(h_in);
-    config.outputs.push_back(h_out);
-    config.state_pairs = {{"h_out", "h_in"}};
-    config.stateful = true;
+    add_state_pair(config, "h_in", {1, 4});
     return config;
 }
 

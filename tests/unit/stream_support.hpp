@@ -114,6 +114,22 @@ inline std::shared_ptr<Context> paced_context() {
     return Context::create(config);
 }
 
+/// Appends a state input `name` and a state output `name` + "_out" of `shape`, pairs them
+/// (output feeds input) and makes the model stateful.
+inline void add_state_pair(InferenceConfig& config, const std::string& name,
+                           std::vector<std::int64_t> shape) {
+    TensorSpec in;
+    in.name = name;
+    in.role = TensorRole::state;
+    in.shape = std::move(shape);
+    TensorSpec out = in;
+    out.name = name + "_out";
+    config.inputs.push_back(in);
+    config.outputs.push_back(out);
+    config.state_pairs.push_back({out.name, in.name});
+    config.stateful = true;
+}
+
 /// Half a hop's duration: always sustainable, whatever the hop.
 inline double half_hop_ms(std::size_t hop, double sample_rate = 48000.0) {
     return 0.5 * static_cast<double>(hop) * 1000.0 / sample_rate;
