@@ -169,7 +169,7 @@ void Session::submit(std::uint32_t engine, std::int64_t now, std::uint64_t block
         // Still held by an abandoned inference of a stalled engine: this hop is never run and
         // will be substituted when due. Publishing it lets workers skip over it.
         Counters::bump(counters_.dropped);
-        submitted_.store(seq + 1, std::memory_order_release);
+        submitted_.store(seq + 1, std::memory_order_seq_cst);
         return;
     }
     float* raw = request(seq);
@@ -199,7 +199,8 @@ void Session::submit(std::uint32_t engine, std::int64_t now, std::uint64_t block
                      std::memory_order_relaxed);
     s.seq.store(seq, std::memory_order_relaxed);
     s.state.store(submitted, std::memory_order_relaxed);
-    submitted_.store(seq + 1, std::memory_order_release);
+    // seq_cst: the Dekker hand-over with sleeping workers (WorkerPool::notify).
+    submitted_.store(seq + 1, std::memory_order_seq_cst);
 }
 
 std::uint32_t Session::cancel(std::uint64_t seq, Slot& s) noexcept {
@@ -222,10 +223,10 @@ std::uint32_t Session::cancel(std::uint64_t seq, Slot& s) noexcept {
 std::uint32_t Session::wait_for_result(Slot& s) noexcept {
     waiting_.store(true, std::memory_order_seq_cst);
     const std::int64_t give_up = rt::now_ns() + offline_timeout_ns;
-    std::uint32_t state = s.state.load(std::memory_order_acquire);
+    std::uint32_t state = s.state.load(std::memory_order_seq_cst);
     while ((state == submitted || state == running) && rt::now_ns() < give_up) {
         completion_.wait_for(std::chrono::milliseconds(1));
-        state = s.state.load(std::memory_order_acquire);
+        state = s.state.load(std::memory_order_seq_cst);
     }
     waiting_.store(false, std::memory_order_relaxed);
     return state;
@@ -353,7 +354,7 @@ void Session::apply_reset(std::uint64_t requests) noexcept {
 
 std::int64_t Session::next_deadline() const noexcept {
     const std::uint64_t cursor = claim_cursor_.load(std::memory_order_acquire);
-    if (cursor >= submitted_.load(std::memory_order_acquire))
+    if (cursor >= submitted_.load(std::memory_order_seq_cst))  // seq_cst: see submit()
         return scheduling::no_deadline;
     if (active_runs_.load(std::memory_order_relaxed) >= run_limit_)
         return scheduling::no_deadline;
@@ -428,11 +429,11 @@ void Session::execute(Slot& s, float* raw) noexcept {
     engine.release(run);
     counters_.record_run(static_cast<std::uint64_t>(rt::now_ns() - start), ok);
 
+    // seq_cst: a Dekker hand-over with wait_for_result (which also polls every millisecond).
     std::uint32_t expected = running;
-    if (!s.state.compare_exchange_strong(expected, ok ? done : failed, std::memory_order_acq_rel))
+    if (!s.state.compare_exchange_strong(expected, ok ? done : failed, std::memory_order_seq_cst))
         s.state.store(free, std::memory_order_release);  // abandoned while running
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (waiting_.load(std::memory_order_relaxed))
+    if (waiting_.load(std::memory_order_seq_cst))
         completion_.post();
 }
 

@@ -98,10 +98,10 @@ void WorkerPool::wait_until_unused() const {
 void WorkerPool::notify(std::size_t requests) noexcept {
     if (config_.wake_strategy == WakeStrategy::poll || requests == 0)
         return;
-    // Pairs with the fence in sleep_until_woken: either the worker sees the new requests when
-    // it re-checks, or we see its announcement here.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    int sleeping = sleepers_.load(std::memory_order_relaxed);
+    // Dekker hand-over with sleep_until_woken, all seq_cst (no fences, so ThreadSanitizer can
+    // check it): the session published its requests with a seq_cst store; either the worker's
+    // re-check sees them, or this load sees the worker's announcement.
+    int sleeping = sleepers_.load(std::memory_order_seq_cst);
     while (requests > 0 && sleeping > 0) {
         if (sleepers_.compare_exchange_weak(sleeping, sleeping - 1, std::memory_order_relaxed)) {
             wake_.post();
@@ -142,8 +142,7 @@ bool WorkerPool::any_work() const noexcept {
 
 void WorkerPool::sleep_until_woken(std::size_t index) {
     auto& epoch = epochs_[index].value;
-    sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);  // then any_work() loads seq_cst
     epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
     const bool work = any_work();
     epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);

@@ -209,14 +209,16 @@ TEST(SlidingWindows, WindowContentsAreExact) {
     config.outputs[0].shape = {8, 1};
     config.outputs[0].layout = AudioLayout::channels_last;
     config.warm_up = 0;
-    InferenceHandler handler(config);
-    handler.prepare(offline_host(8));
-    Signal ramp(1, std::vector<float>(32));
-    for (std::size_t n = 0; n < 32; ++n)
-        ramp[0][n] = static_cast<float>(n + 1);
-    HostSimulation simulation;
-    simulation.block_sizes = {8};
-    stream(handler, ramp, handler.latency() + 8, simulation);
+    {
+        InferenceHandler handler(config);
+        handler.prepare(offline_host(8));
+        Signal ramp(1, std::vector<float>(32));
+        for (std::size_t n = 0; n < 32; ++n)
+            ramp[0][n] = static_cast<float>(n + 1);
+        HostSimulation simulation;
+        simulation.block_sizes = {8};
+        stream(handler, ramp, handler.latency() + 8, simulation);
+    }  // the destructor waits for inferences still running (hops in the silent tail)
     ASSERT_GE(seen.size(), 4u);
     for (std::size_t j = 0; j < 4; ++j) {
         for (std::size_t b = 0; b < 4; ++b) {
