@@ -24,6 +24,10 @@ struct InstanceSetup {
     std::span<const TensorView> inputs;
     std::span<const TensorView> outputs;
     std::size_t instance_index;  ///< 0 .. parallel_instances - 1
+    /// True if the handler is stateful: state the model keeps between runs (TFLite variable
+    /// tensors, a TorchScript module's buffers) carries from one inference to the next. False:
+    /// every run must behave as if from the model's initial state.
+    bool stateful = false;
 };
 
 /// One loaded copy of a model. An instance runs one inference at a time; parallel inferences

@@ -39,7 +39,8 @@ EngineRuntime::EngineRuntime(const InferenceConfig& config, std::size_t engine_i
         };
         bind(inputs_, run->inputs);
         bind(outputs_, run->outputs);
-        const InstanceSetup setup{engine.model, engine.entry_point, run->inputs, run->outputs, k};
+        const InstanceSetup setup{engine.model,   engine.entry_point, run->inputs, run->outputs, k,
+                                  config.stateful};
         try {
             run->model = engine.backend->create_instance(setup);
         } catch (const std::exception& e) {

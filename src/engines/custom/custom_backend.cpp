@@ -16,6 +16,7 @@ public:
           model_(setup.model),
           entry_point_(setup.entry_point),
           index_(setup.instance_index),
+          stateful_(setup.stateful),
           factory_(std::move(factory)) {
         function_ = factory_(describe());
         if (!function_)
@@ -27,13 +28,16 @@ public:
     void reset_state() override { function_ = factory_(describe()); }
 
 private:
-    InstanceSetup describe() const { return {model_, entry_point_, inputs_, outputs_, index_}; }
+    InstanceSetup describe() const {
+        return {model_, entry_point_, inputs_, outputs_, index_, stateful_};
+    }
 
     std::vector<TensorView> inputs_;
     std::vector<TensorView> outputs_;
     ModelSource model_;
     std::string entry_point_;
     std::size_t index_;
+    bool stateful_;
     CustomInstanceFactory factory_;
     CustomFunction function_;
 };
