@@ -5,7 +5,17 @@
 #include "legato/bypass_backend.hpp"
 #include "legato/context.hpp"
 #include "legato/custom_backend.hpp"
+#include "legato/engines.hpp"
 #include "legato/error.hpp"
+#if LEGATO_HAS_ONNXRUNTIME
+#include "legato/onnxruntime_backend.hpp"
+#endif
+#if LEGATO_HAS_LIBTORCH
+#include "legato/libtorch_backend.hpp"
+#endif
+#if LEGATO_HAS_TFLITE
+#include "legato/tflite_backend.hpp"
+#endif
 #include "legato/host_config.hpp"
 #include "legato/inference_config.hpp"
 #include "legato/inference_handler.hpp"
