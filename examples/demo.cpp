@@ -1,8 +1,8 @@
 // The Legato demo: streams a generated test signal through a model at real-time pace, the way an
 // audio callback would, and reports the latency, late inferences and timing percentiles.
 //
-// Until the engine backends land, the model is a small built-in network (a dilated 1-D
-// convolution stack with tanh) run through a custom backend.
+// The model runs on ONNX Runtime: by default the project's own models/cnn_past.onnx, a dilated
+// 1-D CNN with 40 samples of past context; --model takes any mono [1, 1, T] model.
 
 #include <pthread.h>
 
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -45,63 +46,6 @@ std::vector<float> make_test_signal(std::size_t frames, double sample_rate) {
     return signal;
 }
 
-// Three layers of 8-channel dilated convolutions (kernel 3, dilations 1, 4, 16) with tanh and a
-// 1x1 output layer; fixed pseudo-random weights. Receptive field: 43 samples.
-class TinyConvNet {
-public:
-    static constexpr std::size_t channels = 8;
-    static constexpr std::size_t receptive_field = 1 + 2 * (1 + 4 + 16);
-
-    TinyConvNet() {
-        std::mt19937 random(7);
-        std::normal_distribution<float> weight(0.0f, 0.4f);
-        for (auto& w : first_)
-            w = weight(random);
-        for (auto& layer : hidden_)
-            for (auto& w : layer)
-                w = weight(random) / std::sqrt(static_cast<float>(channels));
-        for (auto& w : out_)
-            w = weight(random) / std::sqrt(static_cast<float>(channels));
-    }
-
-    // window: past_context (receptive_field - 1) + hop samples; writes hop samples.
-    void run(const float* window, std::size_t window_size, float* out, std::size_t hop) const {
-        std::vector<float> a(window_size * channels), b(window_size * channels);
-        for (std::size_t t = 2; t < window_size; ++t)
-            for (std::size_t c = 0; c < channels; ++c)
-                a[t * channels + c] =
-                    std::tanh(first_[c * 3] * window[t - 2] + first_[c * 3 + 1] * window[t - 1] +
-                              first_[c * 3 + 2] * window[t]);
-        std::size_t dilation = 4;
-        for (const auto& layer : hidden_) {
-            for (std::size_t t = 2 * dilation; t < window_size; ++t) {
-                for (std::size_t o = 0; o < channels; ++o) {
-                    float sum = 0.0f;
-                    for (std::size_t i = 0; i < channels; ++i)
-                        for (std::size_t k = 0; k < 3; ++k)
-                            sum += layer[(o * channels + i) * 3 + k] *
-                                   a[(t - (2 - k) * dilation) * channels + i];
-                    b[t * channels + o] = std::tanh(sum);
-                }
-            }
-            std::swap(a, b);
-            dilation *= 4;
-        }
-        for (std::size_t t = 0; t < hop; ++t) {
-            float sum = 0.0f;
-            for (std::size_t c = 0; c < channels; ++c)
-                sum += out_[c] * a[(window_size - hop + t) * channels + c];
-            out[t] = sum;
-        }
-    }
-
-private:
-    float first_[channels * 3];
-    std::vector<std::vector<float>> hidden_ =
-        std::vector<std::vector<float>>(2, std::vector<float>(channels* channels * 3));
-    float out_[channels];
-};
-
 // CPU time the hypervisor gave to other tenants, in clock ticks (the steal column of /proc/stat).
 std::uint64_t stolen_ticks() {
     std::ifstream stat("/proc/stat");
@@ -129,6 +73,8 @@ int main(int argc, char** argv) {
     double sample_rate = 48000.0;
     double max_inference_ms = 0.0;
     std::size_t instances = 1;
+    std::string model = LEGATO_DEMO_MODEL;
+    std::size_t past_context = 40;
     app.add_option("--seconds", seconds, "Audio to stream")->check(CLI::Range(0.1, 3600.0));
     app.add_option("--block", block, "Host block size")->check(CLI::Range(1, 16384));
     app.add_option("--hop", hop, "Samples per inference")->check(CLI::Range(1, 16384));
@@ -138,27 +84,21 @@ int main(int argc, char** argv) {
                    "Maximum inference time to compute the latency from (default: measure it)")
         ->check(CLI::Range(0.001, 10000.0));
     app.add_option("--instances", instances, "Parallel model instances")->check(CLI::Range(1, 64));
+    app.add_option("--model", model,
+                   "ONNX model: one mono input [1, 1, past + hop], one output [1, 1, hop]")
+        ->check(CLI::ExistingFile);
+    app.add_option("--past-context", past_context, "The model's past context in samples");
     CLI11_PARSE(app, argc, argv);
 
     try {
-        const TinyConvNet net;
         legato::InferenceConfig config;
         config.engines.push_back(
-            {legato::make_custom_backend("tiny-convnet",
-                                         [&net](std::span<const legato::TensorView> in,
-                                                std::span<const legato::TensorView> out) {
-                                             net.run(in[0].data.data(), in[0].data.size(),
-                                                     out[0].data.data(), out[0].data.size());
-                                         }),
-             {},
-             {},
-             {},
-             {}});
+            {legato::make_onnxruntime_backend(), legato::ModelSource::file(model), {}, {}, {}});
         legato::TensorSpec input;
         input.name = "audio_in";
         input.shape = {1, 1, -1};
         input.hop = hop;
-        input.past_context = TinyConvNet::receptive_field - 1;
+        input.past_context = past_context;
         legato::TensorSpec output;
         output.name = "audio_out";
         output.shape = {1, 1, -1};
@@ -181,13 +121,14 @@ int main(int argc, char** argv) {
         callback_us.reserve(frames / block + 1);
 
         std::printf(
-            "Legato demo: %s model, %.0f Hz, block %zu, hop %zu, %.1f s at real-time pace\n",
-            handler.engine_name(0).c_str(), sample_rate, block, hop, seconds);
-        std::printf(
-            "latency: %zu samples (%.2f ms), from a max inference time of %.3f ms measured "
-            "during warm-up\n",
-            handler.latency(), 1000.0 * static_cast<double>(handler.latency()) / sample_rate,
-            handler.max_inference_time_ms());
+            "Legato demo: %s on %s, %.0f Hz, block %zu, hop %zu, %.1f s at real-time pace\n",
+            std::filesystem::path(model).filename().c_str(), handler.engine_name(0).c_str(),
+            sample_rate, block, hop, seconds);
+        std::printf("latency: %zu samples (%.2f ms), from a max inference time of %.3f ms (%s)\n",
+                    handler.latency(),
+                    1000.0 * static_cast<double>(handler.latency()) / sample_rate,
+                    handler.max_inference_time_ms(),
+                    max_inference_ms > 0.0 ? "given" : "measured during warm-up");
 
         // Like a host's audio callback, the loop runs on a real-time thread above Legato's
         // workers (SCHED_FIFO 40 by default); at normal priority, waking a worker would hand it
