@@ -114,8 +114,11 @@ PacedAttempt run_policy(LatePolicy policy, std::size_t channels) {
     EXPECT_EQ(stats.substituted_frames, stats.late_inferences * hop);
     EXPECT_EQ(stats.failed_inferences, 0u);
     EXPECT_EQ(stats.dropped_inferences, 0u);
-    // Late results are discarded, not lost: every submitted inference ran to completion.
-    EXPECT_EQ(stats.inferences_completed, stats.inferences_submitted);
+    // Late results are discarded, not lost: every submitted inference ran to completion. (If the
+    // machine stalled the workers, a late request may have been cancelled before it started,
+    // which is why this is an outcome of the attempt rather than an assertion.)
+    if (stats.inferences_completed != stats.inferences_submitted)
+        outcome.unexpected += stats.inferences_submitted - stats.inferences_completed;
     EXPECT_GE(stats.max_inference_ms, 3 * max_ms);
     return outcome;
 }
