@@ -213,7 +213,8 @@ TEST(LateInference, LongStallDoesNotHangOrShift) {
         simulation.host_overruns = &attempt.host_overruns;
         const auto start = std::chrono::steady_clock::now();
         const Signal output = stream(handler, input, latency + hop, simulation);
-        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+        // No hang: a 1 s stream with one 300 ms stall (generous for host overruns on a VM).
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
         const Statistics stats = handler.statistics();
         // The stall and the hops queued behind it on the single instance were substituted...
         EXPECT_GE(stats.late_inferences, 1u);

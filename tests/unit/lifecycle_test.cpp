@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "audio_thread_guard.hpp"
 #include "stream_support.hpp"
 
 namespace legato::test {
@@ -654,12 +655,23 @@ TEST(ResetWhileStreaming, ResetStormNeverBlocksProcess) {
     std::uint64_t resets = 0;
     std::size_t calls = 0, reset_calls = 0, noisy_preroll = 0, double_applies = 0;
     Clock::duration worst{0};
+    AudioThreadViolations blocking;  // never blocking is proven by the guard, not a clock
     const auto end = Clock::now() + std::chrono::milliseconds(600);
     while (Clock::now() < end) {
         const float* in = input[0].data() + (calls * block) % (input[0].size() - block);
         float* o = out.data();
         const auto before = Clock::now();
-        handler.process(&in, 1, &o, 1, block);
+        {
+            AudioThreadGuard guard;
+            handler.process(&in, 1, &o, 1, block);
+            const AudioThreadViolations v = guard.violations();
+            blocking.locks += v.locks;
+            blocking.waits += v.waits;
+            blocking.sleeps += v.sleeps;
+            blocking.allocations += v.allocations;
+            if (blocking.first == nullptr)
+                blocking.first = v.first;
+        }
         worst = std::max(worst, Clock::now() - before);
         ++calls;
         const std::uint64_t now = handler.statistics().resets;
@@ -680,7 +692,11 @@ TEST(ResetWhileStreaming, ResetStormNeverBlocksProcess) {
     const double worst_ms = std::chrono::duration<double, std::milli>(worst).count();
     std::printf("reset storm: %zu calls, %zu applied resets, %llu requested, worst call %.3f ms\n",
                 calls, reset_calls, static_cast<unsigned long long>(requested.load()), worst_ms);
-    EXPECT_LT(worst_ms, 50.0);
+    // The worst time includes preemption by the two storm threads on this 2-core machine: it is
+    // printed, not asserted. That process() never blocked is what the guard counted.
+    if (AudioThreadGuard::available()) {
+        EXPECT_TRUE(NoViolations(blocking));
+    }
     EXPECT_GT(reset_calls, 0u);
     EXPECT_EQ(double_applies, 0u);
     EXPECT_EQ(noisy_preroll, 0u);
@@ -1185,16 +1201,11 @@ void destroy_while_running(bool private_context) {
         while (tracker->started.load() == 0 && Clock::now() < wait_until)
             std::this_thread::yield();
         ASSERT_GT(tracker->started.load(), 0);
-        const int running = tracker->started.load() - tracker->finished.load();
-        const auto before = Clock::now();
         handler.reset();  // the destructor waits for running inferences
-        const double took =
-            std::chrono::duration<double, std::milli>(Clock::now() - before).count();
+        // Proof that it waited: no inference that had started is still running now (each
+        // sleeps 20 ms). A wall-clock bound on the destructor would race with preemption.
         const int started = tracker->started.load();
         EXPECT_EQ(started, tracker->finished.load()) << "an inference outlived its handler";
-        if (running > 0) {
-            EXPECT_GT(took, 1.0) << "the destructor returned without waiting";
-        }
         if (private_context) {
             EXPECT_TRUE(context_alive.expired()) << "the handler was the context's last owner";
         }
