@@ -350,7 +350,8 @@ TEST_P(Conformance, Case) {
                         c.at("name").get<std::string>().c_str(), config.inputs[0].hop, block,
                         run.latency, static_cast<unsigned long long>(run.stats.late_inferences),
                         run.max_error);
-            return PacedAttempt{run.stats.late_inferences, run.host_overruns};
+            return PacedAttempt{run.stats.late_inferences, run.host_overruns,
+                                run.stats.max_inference_ms > max_ms};
         });
     }
 }
