@@ -281,10 +281,11 @@ TEST(MeasuredMaxInferenceTime, PercentileTimesFactorPlusAllowance) {
     handler.prepare(host);
     EXPECT_EQ(runs.load(), 32);
     // p99 of runs of at least 1 ms, x 1.5, + 0.2 ms: at least 1.7 ms. How much more depends on
-    // the machine's load (a timing claim for benchmarks, not unit tests); the upper bound only
-    // catches unit mistakes (seconds, microseconds).
+    // the machine's load (a timing claim for benchmarks, not unit tests): under a sanitizer on a
+    // loaded VM one stalled run is the p99 of 32 and has measured above 66 ms. The upper bound
+    // only catches unit mistakes (seconds or microseconds would give at least 1700).
     EXPECT_GE(handler.max_inference_time_ms(), 1.7);
-    EXPECT_LT(handler.max_inference_time_ms(), 100.0);
+    EXPECT_LT(handler.max_inference_time_ms(), 1000.0);
     EXPECT_EQ(handler.latency(),
               latency_for(48000, 256, false, 256, handler.max_inference_time_ms()));
     EXPECT_DOUBLE_EQ(handler.statistics().max_inference_time_ms, handler.max_inference_time_ms());
