@@ -24,8 +24,12 @@ elseif(LEGATO_SANITIZER STREQUAL "thread")
     set(_legato_san_flags -fsanitize=thread -fno-omit-frame-pointer)
 elseif(LEGATO_SANITIZER STREQUAL "realtime")
     set(_legato_san_flags -fsanitize=realtime -fno-omit-frame-pointer)
+elseif(LEGATO_SANITIZER STREQUAL "fuzz")
+    # libFuzzer coverage for everything; the fuzz targets add -fsanitize=fuzzer (their main).
+    set(_legato_san_flags -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                          -fno-omit-frame-pointer)
 elseif(NOT LEGATO_SANITIZER STREQUAL "")
-    message(FATAL_ERROR "LEGATO_SANITIZER must be '', address, thread or realtime; got '${LEGATO_SANITIZER}'")
+    message(FATAL_ERROR "LEGATO_SANITIZER must be '', address, thread, realtime or fuzz; got '${LEGATO_SANITIZER}'")
 endif()
 if(_legato_san_flags)
     target_compile_options(legato_build_options INTERFACE ${_legato_san_flags})

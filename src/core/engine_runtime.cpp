@@ -47,6 +47,10 @@ EngineRuntime::EngineRuntime(const InferenceConfig& config, std::size_t engine_i
             throw Error(path + " (" + name_ + ", model " +
                         (engine.model.empty() ? std::string("none") : engine.model.describe()) +
                         "): " + e.what());
+        } catch (...) {  // a user's backend may throw anything; never let it escape
+            throw Error(path + " (" + name_ + ", model " +
+                        (engine.model.empty() ? std::string("none") : engine.model.describe()) +
+                        "): unknown exception while creating the instance");
         }
         if (!run->model)
             throw Error(path + " (" + name_ + "): the backend created no instance");

@@ -10,6 +10,7 @@
 #include "legato/error.hpp"
 #include "legato/latency.hpp"
 #include "scheduling/worker_pool.hpp"
+#include "testing/test_hooks.hpp"
 
 namespace legato {
 
@@ -78,13 +79,25 @@ void HandlerState::load_engines() {
                 } catch (const std::exception& ex) {
                     throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
                                 "): warm-up inference failed: " + ex.what());
+                } catch (...) {  // a user's engine may throw anything; never let it escape
+                    throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
+                                "): warm-up inference failed: unknown exception");
                 }
                 const std::chrono::duration<double, std::milli> took =
                     std::chrono::steady_clock::now() - start;
                 if (w > 0)
                     warm_times.push_back(took.count());
             }
-            run.model->reset_state();
+            try {
+                run.model->reset_state();
+            } catch (const std::exception& ex) {
+                throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
+                            "): resetting the model's state after warm-up failed: " + ex.what());
+            } catch (...) {
+                throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
+                            "): resetting the model's state after warm-up failed: unknown "
+                            "exception");
+            }
         }
         loaded.push_back(std::move(engine));
     }
@@ -167,6 +180,14 @@ void InferenceHandler::prepare(const HostConfig& host) {
 void InferenceHandler::process(const float* const* input, std::size_t input_channels,
                                float* const* output, std::size_t output_channels,
                                std::size_t frames) noexcept {
+#if defined(LEGATO_TEST_HOOKS)
+    if (const testing::ProcessHook hook = testing::process_hook.load(std::memory_order_acquire)) {
+        // Unverified on purpose: the hook exists to put an unsafe call here (tests only).
+        LEGATO_UNVERIFIED_EFFECTS_BEGIN
+        hook();
+        LEGATO_UNVERIFIED_EFFECTS_END
+    }
+#endif
     if (state_->session) {
         state_->session->process(input, input_channels, output, output_channels, frames);
         return;
