@@ -154,6 +154,21 @@ def bad_models():
     onnx.save(model, os.path.join(HERE, "bad", "unknown_operator.onnx"))
 
 
+class FaultyLength(torch.nn.Module):
+    """Returns one sample too few whenever the window starts above 0.5: a run-time fault (an
+    output of the wrong size) that only the engine wrapper's per-run shape check can catch."""
+
+    def forward(self, x):
+        if bool(x[0, 0, 0] > 0.5):
+            return x[:, :, 1:]
+        return -x
+
+
+def faulty_models():
+    """TorchScript models that fail at run time, not at load time (fault injection)."""
+    torch.jit.script(FaultyLength()).save(os.path.join(HERE, "bad", "faulty_length.pt"))
+
+
 def seeded(make, seed):
     torch.manual_seed(seed)
     model = make()
@@ -232,6 +247,7 @@ def main():
 
     os.makedirs(os.path.join(HERE, "bad"), exist_ok=True)
     bad_models()
+    faulty_models()
     return 0
 
 

@@ -729,6 +729,44 @@ TEST(LibTorchScripted, OutputShapesAndStrides) {
 }
 
 // LibTorchOptions::threads (default 1) is process-wide: threads started later use it too.
+// A run-time fault: models/bad/faulty_length.pt returns one sample too few whenever its window
+// starts above 0.5 (and -x otherwise). Those hops fail on the worker, are substituted and
+// counted, the error names the shape; every other hop is exact and nothing shifts.
+TEST(LibTorchFaults, OutputOfTheWrongSizeAtRunTimeIsASubstitutedHop) {
+    constexpr std::size_t hop = 64;
+    InferenceConfig config = torch_config("bad/faulty_length.pt");
+    config.inputs = {audio("audio_in", {1, 1, -1}, hop)};
+    config.outputs = {audio("audio_out", {1, 1, -1}, hop)};
+    InferenceHandler handler(config);
+    HostConfig host;
+    host.max_block_size = 100;
+    host.offline_rendering = true;  // exact whatever the timing
+    handler.prepare(host);          // warm-up sees silence: the right size
+    const std::size_t frames = hop * 300;
+    Signal input(1, std::vector<float>(frames));
+    for (std::size_t n = 0; n < frames; ++n)
+        input[0][n] = 0.9f * std::sin(0.0123f * static_cast<float>(n));
+    HostSimulation simulation;
+    simulation.block_sizes = {100};
+    const std::size_t latency = handler.latency();
+    const Signal output = stream(handler, input, latency + hop, simulation);
+    std::size_t faulty = 0;
+    for (std::size_t j = 0; j < frames / hop; ++j) {
+        const bool fault = input[0][j * hop] > 0.5f;
+        faulty += fault;
+        for (std::size_t t = 0; t < hop; ++t)
+            ASSERT_EQ(output[0][j * hop + latency + t], fault ? 0.0f : -input[0][j * hop + t])
+                << "hop " << j << " sample " << t;
+    }
+    ASSERT_GT(faulty, 30u);
+    const Statistics stats = handler.statistics();
+    EXPECT_EQ(stats.failed_inferences, faulty);
+    EXPECT_EQ(stats.late_inferences, 0u);
+    EXPECT_EQ(stats.substituted_frames, faulty * hop);
+    EXPECT_NE(handler.last_error().find("has shape [1, 1, 63]"), std::string::npos)
+        << handler.last_error();
+}
+
 TEST(LibTorchOptions, OneIntraOpThreadByDefault) {
     make_libtorch_backend();
     int threads = 0;

@@ -335,6 +335,89 @@ TEST(ConcurrentLifecycle, MixedRealTimeHandlersOnlySubstituteCountedHops) {
     run_concurrent_rounds(true);
 }
 
+// 1,000 create/prepare/process/destroy cycles from 8 threads on the shared pool while two other
+// handlers keep streaming in real time on it. Most cycles render offline and are checked
+// exactly; every fourth streams in real time and is destroyed with inferences still in flight.
+TEST(ConcurrentLifecycle, ThousandCyclesOnEightThreadsBesideStreamingHandlers) {
+    constexpr std::size_t threads = 8;
+    constexpr std::size_t cycles_per_thread = 125;
+    std::atomic<bool> done{false};
+    std::atomic<std::uint64_t> background_blocks{0};
+    std::atomic<std::uint64_t> background_failures{0};
+    std::vector<std::thread> background;
+    for (std::uint32_t b = 0; b < 2; ++b) {
+        background.emplace_back([&, b] {
+            InferenceHandler handler(
+                make_config(make_custom_backend("window", window_model), 64, 20, 1, 1.0));
+            HostConfig host;
+            host.max_block_size = 64;
+            handler.prepare(host);
+            const Signal input = make_signal(1, 64, b);
+            Signal output(1, std::vector<float>(64));
+            const float* in[1] = {input[0].data()};
+            float* out[1] = {output[0].data()};
+            while (!done.load()) {
+                handler.process(in, 1, out, 1, 64);
+                ++background_blocks;
+                std::this_thread::sleep_for(std::chrono::microseconds(500));
+            }
+            background_failures += handler.statistics().failed_inferences;
+        });
+    }
+    std::atomic<std::size_t> exact{0}, checked{0}, cycles{0};
+    std::vector<std::string> errors(threads);
+    std::vector<std::thread> workers;
+    for (std::size_t t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            std::mt19937 rng(static_cast<std::uint32_t>(t + 1));
+            try {
+                for (std::size_t c = 0; c < cycles_per_thread; ++c) {
+                    const std::size_t hop = std::size_t{64} << (rng() % 4);  // >= 1.33 ms
+                    const std::size_t past = rng() % 50;
+                    const std::size_t channels = 1 + rng() % 2;
+                    const std::size_t block = 1 + rng() % 300;
+                    const bool offline = c % 4 != 3;
+                    InferenceConfig config = make_config(
+                        make_custom_backend("window", window_model), hop, past, channels, 1.0);
+                    InferenceHandler handler(config);
+                    HostConfig host;
+                    host.max_block_size = block;
+                    host.offline_rendering = offline;
+                    handler.prepare(host);
+                    const Signal input =
+                        make_signal(channels, 4 * hop + block, static_cast<std::uint32_t>(c));
+                    HostSimulation simulation;
+                    simulation.block_sizes = {block};
+                    const Signal output = stream(handler, input, handler.latency() + hop,
+                                                 simulation);
+                    if (offline) {
+                        const Signal reference = window_model_reference(input, hop, past);
+                        const std::size_t count = input[0].size() / hop * hop;
+                        ++checked;
+                        if (count_mismatches(output, reference, handler.latency(), count) == 0)
+                            ++exact;
+                    }
+                    ++cycles;
+                }  // destroyed here; real-time cycles may still have inferences running
+            } catch (const std::exception& e) {
+                errors[t] = e.what();
+            }
+        });
+    }
+    for (auto& worker : workers)
+        worker.join();
+    done = true;
+    for (auto& thread : background)
+        thread.join();
+    for (const auto& error : errors)
+        EXPECT_TRUE(error.empty()) << error;
+    EXPECT_EQ(cycles.load(), threads * cycles_per_thread);
+    EXPECT_EQ(exact.load(), checked.load());
+    EXPECT_GT(checked.load(), 700u);
+    EXPECT_GT(background_blocks.load(), 0u);
+    EXPECT_EQ(background_failures.load(), 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Context sharing
 
