@@ -4,8 +4,6 @@
 // The model runs on ONNX Runtime: by default the project's own models/cnn_past.onnx, a dilated
 // 1-D CNN with 40 samples of past context; --model takes any mono [1, 1, T] model.
 
-#include <pthread.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -13,57 +11,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "legato/legato.hpp"
+#include "support/run_support.hpp"
 
-namespace {
-
-// Six plucked notes (decaying harmonics) over a little noise: an audio-like test signal.
-std::vector<float> make_test_signal(std::size_t frames, double sample_rate) {
-    std::vector<float> signal(frames, 0.0f);
-    std::mt19937 random(1234);
-    std::uniform_real_distribution<double> pitch(82.0, 660.0);
-    std::uniform_real_distribution<double> onset(0.0, 0.8);
-    std::normal_distribution<double> noise(0.0, 0.01);
-    for (int note = 0; note < 6; ++note) {
-        const double f0 = pitch(random);
-        const auto start = static_cast<std::size_t>(onset(random) * static_cast<double>(frames));
-        for (std::size_t n = start; n < frames; ++n) {
-            const double t = static_cast<double>(n - start) / sample_rate;
-            double value = 0.0;
-            for (int k = 1; k <= 4; ++k)
-                value += std::sin(2.0 * M_PI * f0 * k * t) * std::exp(-3.0 * k * t) / k;
-            signal[n] += static_cast<float>(0.4 * value);
-        }
-    }
-    for (auto& sample : signal)
-        sample = static_cast<float>(std::clamp(sample + noise(random), -1.0, 1.0));
-    return signal;
-}
-
-// CPU time the hypervisor gave to other tenants, in clock ticks (the steal column of /proc/stat).
-std::uint64_t stolen_ticks() {
-    std::ifstream stat("/proc/stat");
-    std::string cpu;
-    std::uint64_t fields[8] = {};
-    stat >> cpu;
-    for (auto& field : fields)
-        stat >> field;
-    return fields[7];
-}
-
-double percentile(std::vector<double> values, double fraction) {
-    std::sort(values.begin(), values.end());
-    const auto index = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1));
-    return values[index];
-}
-
-}  // namespace
+using legato::tools::make_test_signal;
+using legato::tools::percentile;
+using legato::tools::stolen_ticks;
 
 int main(int argc, char** argv) {
     CLI::App app{"Legato demo: a model streamed at real-time pace through an InferenceHandler"};
@@ -136,9 +93,7 @@ int main(int argc, char** argv) {
         bool realtime = false;
         const std::uint64_t stolen_before = stolen_ticks();
         std::thread audio([&] {
-            sched_param param{};
-            param.sched_priority = 80;
-            realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
+            realtime = legato::tools::make_current_thread_realtime(80);
             const auto start = std::chrono::steady_clock::now();
             for (std::size_t position = 0; position < frames; position += block) {
                 const std::size_t count = std::min(block, frames - position);

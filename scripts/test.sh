@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
-# Quick start, part 2: install what is missing, build everything and run the complete test suite:
-# the release build, then AddressSanitizer + UBSan and ThreadSanitizer builds of the same tests.
+# Quick start, part 2: install what is missing, build everything and run the complete test suite.
 # Exits non-zero on any failure. Set LEGATO_CONFORMANCE_MODELS to the real-model suite folder
 # to include it (skipped, saying so, when unset or absent).
+#
+#   release  every engine: all tests, examples, conformance
+#   asan     AddressSanitizer + UBSan (gcc), every engine: the whole suite again
+#   tsan     ThreadSanitizer (gcc), core: the concurrency tests (lifecycle, scheduling, resets,
+#            engine switching, parameters, late inferences, fault injection, any-thread API)
+#   rtsan    RealtimeSanitizer (clang 22), every engine: tests/realtime/rtsan_test.cpp and its
+#            canary (an allocation inside process() must be reported)
+#   fuzz     libFuzzer + ASan + UBSan (clang 22): regressions, then LEGATO_FUZZ_SECONDS
+#            (default 60) per target: config validation, ONNX Runtime, LibTorch, TFLite loading
+#
+# LEGATO_TEST_STAGES (default "release asan tsan rtsan fuzz") selects stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $EUID -eq 0 ]]; then scripts/setup.sh; else sudo scripts/setup.sh; fi
 
+stages="${LEGATO_TEST_STAGES:-release asan tsan rtsan fuzz}"
 start=$SECONDS
-# Serial tests on purpose: the paced real-time tests share the machine with nothing else.
-for preset in release asan tsan; do
-    echo "[test] $preset: build"
-    cmake --preset "$preset" >/dev/null
-    cmake --build --preset "$preset"
-    echo "[test] $preset: tests"
-    ctest --preset "$preset" --timeout 900
+summary=()
+for stage in $stages; do
+    stage_start=$SECONDS
+    case $stage in
+        release | asan | tsan | rtsan)
+            echo "[test] $stage: build"
+            cmake --preset "$stage" >/dev/null
+            cmake --build --preset "$stage"
+            echo "[test] $stage: tests"
+            # Serial on purpose: the paced real-time tests share the machine with nothing else.
+            ctest --preset "$stage" --timeout 900
+            ;;
+        fuzz)
+            scripts/fuzz.sh "${LEGATO_FUZZ_SECONDS:-60}"
+            ;;
+        *)
+            echo "[test] unknown stage '$stage'" >&2
+            exit 2
+            ;;
+    esac
+    summary+=("$stage $((SECONDS - stage_start)) s")
 done
-echo "[test] all passed in $((SECONDS - start)) s"
+echo "[test] all passed in $((SECONDS - start)) s (${summary[*]})"
