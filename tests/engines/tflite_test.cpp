@@ -469,8 +469,8 @@ TEST(TFLiteErrors, EmptyTruncatedAndGarbageModelsAreRefused) {
 
     const std::string no_model = "not a TensorFlow Lite model (no 'TFL3' identifier at byte 4)";
     const std::string invalid =
-        "not a valid TensorFlow Lite model (its flatbuffer does not "
-        "verify: truncated or corrupt)";
+        "not a valid TensorFlow Lite model: its flatbuffer does not verify against the TFLite "
+        "schema (truncated or corrupt)";
     const auto empty_file = temp_file("empty.tflite", {});
     EXPECT_EQ(cnn_error(ModelSource::file(empty_file)),
               "model file is empty: " + empty_file.string());

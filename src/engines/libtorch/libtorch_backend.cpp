@@ -4,6 +4,7 @@
 #include "legato/libtorch_backend.hpp"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/frontend/error_report.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -64,9 +65,36 @@ std::string concise(const std::string& full) {
     return text;
 }
 
+}  // namespace
+}  // namespace legato
+
+// torch::jit::ErrorReport::what() is noexcept but builds its message lazily, highlighting the
+// TorchScript source through the archive's debug information; in a corrupt archive that throws,
+// and the process terminates (found by fuzzing). Its plain message lives in a private stream
+// that only operator<< specialisations may touch: this one copies it out without highlighting.
+namespace legato {
+struct ErrorReportText {
+    std::string* text;
+};
+}  // namespace legato
+template <>
+const torch::jit::ErrorReport& torch::jit::operator<<(const torch::jit::ErrorReport& e,
+                                                     const legato::ErrorReportText& peek) {
+    *peek.text = e.ss.str();
+    return e;
+}
+
+namespace legato {
+namespace {
+
 std::string message_of(const std::exception& e) {
     if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e))
         return concise(c10_error->what_without_backtrace());
+    if (const auto* report = dynamic_cast<const torch::jit::ErrorReport*>(&e)) {
+        std::string text;
+        *report << ErrorReportText{&text};
+        return concise("TorchScript error: " + text);
+    }
     return concise(e.what());
 }
 

@@ -1,4 +1,5 @@
 #include "legato/tflite_backend.hpp"
+#include "model_check.hpp"
 
 #include <tensorflow/lite/c/c_api.h>
 
@@ -103,21 +104,25 @@ struct LoadedModel {
     }
 };
 
-// Why a buffer is not a model TFLite accepts; the runtime's own message goes to stderr.
-std::string invalid_model_reason(const std::uint8_t* data, std::size_t size) {
+// Refuses what TFLite 2.2 would crash on (model_check.hpp), then lets TFLite build the model
+// from the bytes, which stay alive in `loaded`.
+void create_model(LoadedModel& loaded, const std::string& what) {
+    const std::uint8_t* data = loaded.bytes.data();
+    const std::size_t size = loaded.bytes.size();
     if (size < 8 || std::memcmp(data + 4, "TFL3", 4) != 0)
-        return "not a TensorFlow Lite model (no 'TFL3' identifier at byte 4)";
-    return "not a valid TensorFlow Lite model (its flatbuffer does not verify: truncated or "
-           "corrupt)";
+        throw Error("not a TensorFlow Lite model (no 'TFL3' identifier at byte 4)" + what);
+    if (const std::string problem = tflite_check::model_problem(data, size); !problem.empty())
+        throw Error("not a valid TensorFlow Lite model: " + problem + what);
+    loaded.model = TfLiteModelCreate(data, size);
+    if (loaded.model == nullptr)  // the runtime's own message went to stderr
+        throw Error("TensorFlow Lite refused the model" + what);
 }
 
 std::shared_ptr<LoadedModel> load_model(const ModelSource& source) {
     auto loaded = std::make_shared<LoadedModel>();
     if (!source.bytes.empty()) {
         loaded->bytes = source.bytes;
-        loaded->model = TfLiteModelCreate(loaded->bytes.data(), loaded->bytes.size());
-        if (loaded->model == nullptr)
-            throw Error(invalid_model_reason(loaded->bytes.data(), loaded->bytes.size()));
+        create_model(*loaded, "");
         return loaded;
     }
     if (source.path.empty())
@@ -133,18 +138,16 @@ std::shared_ptr<LoadedModel> load_model(const ModelSource& source) {
     loaded->modified = std::filesystem::last_write_time(source.path, ec);
     if (loaded->size == 0)
         throw Error("model file is empty: " + source.path.string());
-    // Read the head ourselves for a clear message; TFLite maps the whole file.
-    unsigned char head[8] = {};
-    std::size_t head_size = 0;
-    if (std::FILE* file = std::fopen(source.path.c_str(), "rb")) {
-        head_size = std::fread(head, 1, sizeof head, file);
-        std::fclose(file);
-    } else {
+    // Read into memory so that the model can be checked before TFLite sees it.
+    std::FILE* file = std::fopen(source.path.c_str(), "rb");
+    if (file == nullptr)
         throw Error("cannot open model file " + source.path.string() + ": " + std::strerror(errno));
-    }
-    loaded->model = TfLiteModelCreateFromFile(source.path.c_str());
-    if (loaded->model == nullptr)
-        throw Error(invalid_model_reason(head, head_size) + ": " + source.path.string());
+    loaded->bytes.resize(static_cast<std::size_t>(loaded->size));
+    const std::size_t got = std::fread(loaded->bytes.data(), 1, loaded->bytes.size(), file);
+    std::fclose(file);
+    if (got != loaded->bytes.size())
+        throw Error("cannot read model file " + source.path.string());
+    create_model(*loaded, ": " + source.path.string());
     return loaded;
 }
 
