@@ -2,6 +2,7 @@
 // includes LibTorch (its headers are slow to compile).
 
 #include "legato/libtorch_backend.hpp"
+#include "archive_check.hpp"
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/frontend/error_report.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -165,6 +167,35 @@ torch::jit::Module load_module(const ModelSource& model) {
             throw Error("model file is empty: " + what +
                         "; expected a TorchScript archive saved with torch.jit.save");
     }
+    // LibTorch trusts the zip directory's sizes (archive_check.hpp).
+    std::string problem;
+    if (model.bytes.empty()) {
+        std::ifstream file(model.path, std::ios::binary);
+        std::error_code ec;
+        const std::uint64_t size = std::filesystem::file_size(model.path, ec);
+        problem = ec ? "its size cannot be read"
+                     : torch_check::archive_problem(
+                           size, [&file](std::uint64_t offset, std::uint64_t count,
+                                         std::uint8_t* out) {
+                               file.clear();
+                               file.seekg(static_cast<std::streamoff>(offset));
+                               file.read(reinterpret_cast<char*>(out),
+                                         static_cast<std::streamsize>(count));
+                               return file.gcount() == static_cast<std::streamsize>(count);
+                           });
+    } else {
+        const auto& bytes = model.bytes;
+        problem = torch_check::archive_problem(
+            bytes.size(), [&bytes](std::uint64_t offset, std::uint64_t count, std::uint8_t* out) {
+                if (offset > bytes.size() || count > bytes.size() - offset)
+                    return false;
+                std::memcpy(out, bytes.data() + offset, count);
+                return true;
+            });
+    }
+    if (!problem.empty())
+        throw Error("cannot load " + what + " as TorchScript: " + problem +
+                    " (expected a TorchScript archive saved with torch.jit.save)");
     try {
         torch::jit::Module module =
             model.bytes.empty()

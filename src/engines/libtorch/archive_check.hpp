@@ -1,0 +1,21 @@
+#pragma once
+// Checks the zip structure of a TorchScript archive before LibTorch reads it. LibTorch 1.13
+// allocates each record at the size the archive's central directory claims before reading it,
+// so a corrupt size makes it try to allocate gigabytes (found by fuzzing); this check bounds
+// every entry by the archive itself. Regression inputs: fuzz/regressions/libtorch/.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace legato::torch_check {
+
+/// Reads `count` bytes at `offset` into `out`; false if they are not all there.
+using ReadAt = std::function<bool(std::uint64_t offset, std::uint64_t count, std::uint8_t* out)>;
+
+/// [setup thread] Empty if the `size`-byte archive's zip directory is consistent (every entry
+/// inside the archive, stored or deflated with a plausible ratio); otherwise what is wrong,
+/// e.g. "entry 'model/data/0' claims 4294836551 bytes in a 16781-byte archive".
+std::string archive_problem(std::uint64_t size, const ReadAt& read_at);
+
+}  // namespace legato::torch_check
