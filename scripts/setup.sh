@@ -22,7 +22,7 @@ ROOT="${LEGATO_DEPS_ROOT:-/opt/legato-deps}"
 APT_PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates curl xz-utils
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libsndfile1-dev
-    python3-torch python3-onnx python3-numpy libtorch-dev flatbuffers-compiler libflatbuffers-dev
+    python3-torch python3-onnx python3-numpy libtorch-dev flatbuffers-compiler libflatbuffers-dev zlib1g-dev
     clang-22 libclang-rt-22-dev llvm-22 gnuplot-nox   # clang/llvm 22 come from bookworm-security
 )
 

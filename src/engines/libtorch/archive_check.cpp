@@ -1,6 +1,9 @@
 #include "archive_check.hpp"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 namespace legato::torch_check {
@@ -18,6 +21,39 @@ constexpr std::uint32_t end_signature = 0x06054b50;        // end of central dir
 constexpr std::uint32_t zip64_end_signature = 0x06064b50;  // zip64 end of central directory
 constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
 constexpr std::uint32_t entry_signature = 0x02014b50;  // central directory file header
+constexpr std::uint32_t local_signature = 0x04034b50;  // local file header
+
+// CRC-32 of `data` (zlib's, in chunks: its length parameter is 32-bit).
+std::uint32_t crc_of(const std::vector<std::uint8_t>& data) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (std::size_t done = 0; done < data.size();) {
+        const auto chunk = static_cast<uInt>(
+            std::min<std::size_t>(data.size() - done, std::numeric_limits<uInt>::max()));
+        crc = crc32(crc, data.data() + done, chunk);
+        done += chunk;
+    }
+    return static_cast<std::uint32_t>(crc);
+}
+
+// Inflates raw deflate data into exactly `size` bytes; false if it does not fit exactly.
+bool inflate_exactly(std::vector<std::uint8_t>& in, std::uint64_t size,
+                     std::vector<std::uint8_t>& out) {
+    if (in.size() > std::numeric_limits<uInt>::max() || size > std::numeric_limits<uInt>::max())
+        return false;
+    out.assign(size, 0);
+    z_stream stream{};
+    if (inflateInit2(&stream, -MAX_WBITS) != Z_OK)
+        return false;
+    stream.next_in = in.data();
+    stream.avail_in = static_cast<uInt>(in.size());
+    std::uint8_t spare = 0;  // a non-empty target even for size 0, to see excess output
+    stream.next_out = size > 0 ? out.data() : &spare;
+    stream.avail_out = size > 0 ? static_cast<uInt>(size) : 1;
+    const int result = inflate(&stream, Z_FINISH);
+    const bool exact = result == Z_STREAM_END && stream.total_out == size;
+    inflateEnd(&stream);
+    return exact;
+}
 // Deflate cannot expand data by more than about 1032:1.
 constexpr std::uint64_t max_deflate_ratio = 1032;
 
@@ -80,6 +116,7 @@ std::string archive_problem(std::uint64_t size, const ReadAt& read_at) {
         const std::uint64_t extra_length = le(header + 30, 2);
         const std::uint64_t comment_length = le(header + 32, 2);
         std::uint64_t local_offset = le(header + 42, 4);
+        const auto expected_crc = static_cast<std::uint32_t>(le(header + 16, 4));
         if (directory_size - position - 46 < name_length + extra_length + comment_length)
             return "its zip directory is truncated at entry " + std::to_string(e);
         const std::string name(reinterpret_cast<const char*>(header + 46), name_length);
@@ -119,6 +156,26 @@ std::string archive_problem(std::uint64_t size, const ReadAt& read_at) {
         if (method != 0 && method != 8)
             return entry + " uses zip compression method " + std::to_string(method) +
                    ", which LibTorch cannot read";
+        // The entry's data and its CRC: LibTorch does not verify CRCs, so a corrupted archive
+        // would reach its TorchScript compiler, which can crash on damaged source.
+        std::uint8_t local[30];
+        if (!read_at(local_offset, 30, local) || le(local, 4) != local_signature)
+            return entry + " has no local header at offset " + std::to_string(local_offset);
+        const std::uint64_t data_offset = local_offset + 30 + le(local + 26, 2) + le(local + 28, 2);
+        if (data_offset > size || size - data_offset < compressed)
+            return entry + "'s data runs past the end of the archive";
+        std::vector<std::uint8_t> data(compressed);
+        if (!read_at(data_offset, compressed, data.data()))
+            return entry + "'s data cannot be read";
+        if (method == 8) {
+            std::vector<std::uint8_t> inflated;
+            if (!inflate_exactly(data, uncompressed, inflated))
+                return entry + " does not inflate to its " + std::to_string(uncompressed) +
+                       " bytes (corrupt)";
+            data.swap(inflated);
+        }
+        if (crc_of(data) != expected_crc)
+            return entry + " fails its CRC check (the archive is corrupt)";
         position += 46 + name_length + extra_length + comment_length;
     }
     return {};
