@@ -109,7 +109,11 @@ PacedAttempt run_policy(LatePolicy policy, std::size_t channels) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     const Statistics stats = handler.statistics();
-    EXPECT_EQ(stats.late_inferences, substituted_hops);
+    // Hops of the silent tail after the input can be late too (when the machine stalls), but
+    // there the model's output and the substitute are both silence, so only a range is known.
+    const std::uint64_t tail_hops = (latency + hop) / hop + 1;
+    EXPECT_GE(stats.late_inferences, substituted_hops);
+    EXPECT_LE(stats.late_inferences, substituted_hops + tail_hops);
     EXPECT_GT(slow_hops, 20u);
     EXPECT_EQ(stats.substituted_frames, stats.late_inferences * hop);
     EXPECT_EQ(stats.failed_inferences, 0u);
