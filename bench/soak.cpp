@@ -31,6 +31,9 @@ struct Options {
     std::string model = LEGATO_SOAK_MODEL;
     std::size_t past_context = 40;
     double max_inference_ms = 0.0;  // 0: measure during warm-up
+    std::size_t instances = 1;
+    std::string wake = "sleep";
+    std::size_t workers = 0;  // 0: the library's default
     int priority = 80;
 };
 
@@ -54,16 +57,22 @@ legato::InferenceConfig make_config(const Options& o) {
     config.outputs = {output};
     if (o.max_inference_ms > 0.0)
         config.max_inference_time_ms = o.max_inference_ms;
+    config.parallel_instances = o.instances;
     return config;
 }
 
 void run(const Options& o, std::size_t count) {
+    legato::ContextConfig pool;
+    pool.worker_threads = o.workers;
+    pool.wake_strategy =
+        o.wake == "poll" ? legato::WakeStrategy::poll : legato::WakeStrategy::sleep;
+    const auto context = legato::Context::create(pool);
     std::vector<std::unique_ptr<legato::InferenceHandler>> handlers;
     legato::HostConfig host;
     host.sample_rate = o.sample_rate;
     host.max_block_size = o.block;
     for (std::size_t h = 0; h < count; ++h) {
-        handlers.push_back(std::make_unique<legato::InferenceHandler>(make_config(o)));
+        handlers.push_back(std::make_unique<legato::InferenceHandler>(make_config(o), context));
         handlers.back()->prepare(host);
     }
     const auto periods = static_cast<std::size_t>(o.seconds * o.sample_rate) / o.block;
@@ -126,9 +135,12 @@ void run(const Options& o, std::size_t count) {
     const std::vector<double> calls = sorted(call_us);
     const std::vector<double> callbacks = sorted(callback_us);
     using legato::tools::percentile_of_sorted;
-    std::printf("%zu handler%s, %.0f s, %zu periods of %zu frames, audio thread %s\n", count,
-                count == 1 ? "" : "s", o.seconds, periods, o.block,
-                realtime ? "SCHED_FIFO" : "at normal priority");
+    const legato::ContextInfo info = context->info();
+    std::printf("%zu handler%s, %.0f s, %zu periods of %zu frames, audio thread %s; %zu "
+                "workers (%zu SCHED_FIFO), wake %s, %zu instance%s per handler\n",
+                count, count == 1 ? "" : "s", o.seconds, periods, o.block,
+                realtime ? "SCHED_FIFO" : "at normal priority", info.worker_threads,
+                info.realtime_workers, o.wake.c_str(), o.instances, o.instances == 1 ? "" : "s");
     std::printf("  latency %zu samples, max inference time %.3f ms; slowest inference %.3f ms\n",
                 handlers[0]->latency(), handlers[0]->max_inference_time_ms(), worst_inference);
     std::printf("  inferences %llu, late %llu (%.4f %%), failed %llu, host overruns %zu, "
@@ -169,6 +181,12 @@ int main(int argc, char** argv) {
     app.add_option("--max-inference-ms", o.max_inference_ms,
                    "Maximum inference time for the latency (default: measured in warm-up)")
         ->check(CLI::Range(0.001, 10000.0));
+    app.add_option("--instances", o.instances, "Parallel model instances per handler")
+        ->check(CLI::Range(1, 64));
+    app.add_option("--wake", o.wake, "How idle workers wait: sleep or poll")
+        ->check(CLI::IsMember({"sleep", "poll"}));
+    app.add_option("--workers", o.workers, "Worker threads (default: cores - 1)")
+        ->check(CLI::Range(0, 64));
     app.add_option("--priority", o.priority, "SCHED_FIFO priority of the audio thread; 0: normal")
         ->check(CLI::Range(0, 99));
     CLI11_PARSE(app, argc, argv);
