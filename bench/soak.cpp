@@ -86,6 +86,7 @@ void run(const Options& o, std::size_t count) {
     std::vector<float> call_us(periods * count);  // allocated before the audio thread starts
     std::vector<float> callback_us(periods);
     std::size_t host_overruns = 0;
+    std::size_t done = 0;  // periods processed: fewer than planned if overruns used up the time
     bool realtime = false;
     const std::uint64_t stolen_before = legato::tools::stolen_ticks();
 
@@ -93,10 +94,16 @@ void run(const Options& o, std::size_t count) {
         realtime = o.priority > 0 && legato::tools::make_current_thread_realtime(o.priority);
         const auto period = std::chrono::duration_cast<Clock::duration>(
             std::chrono::duration<double>(static_cast<double>(o.block) / o.sample_rate));
-        auto next = Clock::now() + period;
+        const auto start = Clock::now();
+        const auto stop = start + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(o.seconds));
+        auto next = start + period;
         for (std::size_t p = 0; p < periods; ++p) {
             std::this_thread::sleep_until(next);
             const auto woke = Clock::now();
+            if (woke > stop + period)  // overruns restarted the schedule: the time is up
+                break;
+            done = p + 1;
             if (woke - next > period) {  // the audio thread itself was a period late (an xrun)
                 ++host_overruns;
                 next = woke;  // a device restarts its schedule after an xrun
@@ -132,13 +139,15 @@ void run(const Options& o, std::size_t count) {
         std::sort(out.begin(), out.end());
         return out;
     };
+    call_us.resize(done * count);
+    callback_us.resize(done);
     const std::vector<double> calls = sorted(call_us);
     const std::vector<double> callbacks = sorted(callback_us);
     using legato::tools::percentile_of_sorted;
     const legato::ContextInfo info = context->info();
-    std::printf("%zu handler%s, %.0f s, %zu periods of %zu frames, audio thread %s; %zu "
+    std::printf("%zu handler%s, %.0f s, %zu of %zu periods of %zu frames, audio thread %s; %zu "
                 "workers (%zu SCHED_FIFO), wake %s, %zu instance%s per handler\n",
-                count, count == 1 ? "" : "s", o.seconds, periods, o.block,
+                count, count == 1 ? "" : "s", o.seconds, done, periods, o.block,
                 realtime ? "SCHED_FIFO" : "at normal priority", info.worker_threads,
                 info.realtime_workers, o.wake.c_str(), o.instances, o.instances == 1 ? "" : "s");
     std::printf("  latency %zu samples, max inference time %.3f ms; slowest inference %.3f ms\n",

@@ -17,7 +17,7 @@ cmake --build --preset fuzz
 # as under a memory limit: a corrupt model may make an engine attempt one (LibTorch's unpickler
 # trusts length fields), and the wrapper must turn that into a legato::Error. An exception other
 # than legato::Error escaping a target is a crash; so is anything reaching -malloc_limit_mb.
-export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=2048"
+export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=2048:suppressions=$PWD/tests/sanitizers/asan.supp"
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 mkdir -p "$build/artifacts"

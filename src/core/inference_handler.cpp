@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 
 #include "core/handler_state.hpp"
 #include "core/inference_pipeline.hpp"
@@ -124,7 +126,7 @@ InferenceHandler::~InferenceHandler() {
         state_->context->pool().remove(state_->session.get());
 }
 
-void InferenceHandler::prepare(const HostConfig& host) {
+void InferenceHandler::prepare(const HostConfig& host) try {
     host.validate();
     core::HandlerState& s = *state_;
     const InferenceConfig& config = s.config;
@@ -175,6 +177,12 @@ void InferenceHandler::prepare(const HostConfig& host) {
     s.controls.offline_rendering.store(host.offline_rendering);
     s.latency.store(latency);
     s.prepared_max_inference_time_ms.store(s.max_inference_time_ms);
+} catch (const std::bad_alloc&) {
+    // Valid tensors can still add up to more memory than the machine has (many tensors,
+    // many instances): a setup error like any other, and the handler stays as it was.
+    throw Error("prepare: out of memory allocating the handler's buffers and model instances");
+} catch (const std::length_error&) {
+    throw Error("prepare: the handler's buffers would exceed the largest possible allocation");
 }
 
 void InferenceHandler::process(const float* const* input, std::size_t input_channels,

@@ -77,13 +77,24 @@ void check_shape(const TensorSpec& spec, const std::string& path) {
         fail(path + ".shape", "a " + role_text(spec.role) +
                                   " tensor needs a fixed shape (no -1), got " +
                                   shape_text(spec.shape));
+    // A tensor holds at most 2^31 elements (8 GB of floats): this keeps every size computed
+    // from a shape far from overflow (the config fuzzer found a product wrapping to zero).
+    constexpr std::size_t max_elements = std::size_t{1} << 31;
+    std::size_t known = 1;
+    for (const std::int64_t dim : spec.shape) {
+        if (dim <= 0)
+            continue;
+        if (static_cast<std::size_t>(dim) > max_elements / known)
+            fail(path + ".shape", shape_text(spec.shape) + " holds more than 2^31 elements");
+        known *= static_cast<std::size_t>(dim);
+    }
     const std::size_t required = required_elements(spec);
     if (required == 0)
         return;
-    std::size_t known = 1;
-    for (const std::int64_t dim : spec.shape)
-        if (dim > 0)
-            known *= static_cast<std::size_t>(dim);
+    if (required > max_elements)
+        fail(path, "needs " + std::to_string(required) +
+                       " elements per inference (channels x window samples), more than the "
+                       "2^31 a tensor may hold");
     const std::string need =
         std::to_string(required) + " elements (" + std::to_string(spec.channels) + " channels x " +
         (is_sliding(spec.layout)

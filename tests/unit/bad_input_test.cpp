@@ -475,6 +475,42 @@ struct HostCase {
     std::string expected;
 };
 
+// Found by fuzz/fuzz_config.cpp (fuzz/regressions/config/): dimensions whose product wrapped
+// to zero in 64 bits reached a division by zero. Shapes and audio windows are capped at 2^31
+// elements, with a message, before any size is computed from them.
+TEST(ConfigValidationLimits, HugeShapesAndWindowsAreRefusedByName) {
+    auto error_of = [](const InferenceConfig& config) -> std::string {
+        try {
+            InferenceHandler handler(config);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "accepted";
+    };
+    InferenceConfig wraps = make_config(make_bypass_backend(), 64);
+    wraps.inputs[0].shape = {std::int64_t{1} << 32, std::int64_t{1} << 32, -1};
+    EXPECT_NE(error_of(wraps).find("inputs[0].shape: [4294967296, 4294967296, -1] holds more "
+                                   "than 2^31 elements"),
+              std::string::npos)
+        << error_of(wraps);
+    InferenceConfig parameter = make_config(make_bypass_backend(), 64);
+    TensorSpec huge;
+    huge.name = "huge";
+    huge.role = TensorRole::parameter;
+    huge.shape = {1 << 20, 1 << 20};
+    parameter.inputs.push_back(huge);
+    EXPECT_NE(error_of(parameter).find("inputs[1].shape: [1048576, 1048576] holds more than 2^31"),
+              std::string::npos)
+        << error_of(parameter);
+    InferenceConfig windows = make_config(make_bypass_backend(), std::size_t{1} << 24);
+    windows.inputs[0].layout = AudioLayout::sliding_windows_channels_first;
+    windows.inputs[0].window_length = std::size_t{1} << 24;
+    windows.inputs[0].past_context = (std::size_t{1} << 24) - 1;
+    windows.inputs[0].shape = {-1, 1, std::int64_t{1} << 24};
+    EXPECT_NE(error_of(windows).find("more than the 2^31 a tensor may hold"), std::string::npos)
+        << error_of(windows);
+}
+
 TEST(HostConfigValidation, PrepareRejectsOutOfRangeValues) {
     const std::vector<HostCase> cases = {
         {"rate 0", 0.0, 512, "HostConfig.sample_rate: must be between 1000 and 1536000 Hz, got 0"},

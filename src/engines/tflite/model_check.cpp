@@ -103,7 +103,11 @@ std::string model_problem(const std::uint8_t* data, std::size_t size) {
             const tflite::Buffer* buffer = buffers->Get(tensor->buffer());
             const auto* content = buffer ? buffer->data() : nullptr;
             // A constant tensor's data must be exactly its size: TFLite reads it unchecked.
-            if (content != nullptr && content->size() > 0 && bytes_per > 0 &&
+            // Sparse constants (TFLite 2.2's `sparsity`, vtable slot 16, newer than the schema
+            // compiled here) hold less and are checked by TFLite itself.
+            const bool sparse =
+                reinterpret_cast<const flatbuffers::Table*>(tensor)->CheckField(16);
+            if (content != nullptr && content->size() > 0 && bytes_per > 0 && !sparse &&
                 content->size() != elements * bytes_per)
                 return tensor_where + ": constant data of " + std::to_string(content->size()) +
                        " bytes for " + std::to_string(elements) + " elements of " +
