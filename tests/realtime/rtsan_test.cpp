@@ -24,7 +24,7 @@
 
 #include "legato/build_config.hpp"
 #include "legato/engines.hpp"
-#include "stream_support.hpp"
+#include "audio_thread_scenarios.hpp"
 #include "testing/test_hooks.hpp"
 
 namespace legato::test {
@@ -55,190 +55,66 @@ HostSimulation realtime(std::vector<std::size_t> blocks,
     return simulation;
 }
 
-HostConfig host(std::size_t max_block, bool variable = false) {
-    HostConfig config;
-    config.max_block_size = max_block;
-    config.variable_block_size = variable;
-    return config;
-}
-
 std::filesystem::path model(const std::string& file) {
     return std::filesystem::path(LEGATO_TEST_MODELS_DIR) / file;
 }
 
+// The scenarios shared with rt_purity_test (audio_thread_scenarios.hpp), with every host call
+// made from the nonblocking callback.
+const scenarios::HostFactory nonblocking_host = [](std::vector<std::size_t> blocks,
+                                                   scenarios::AfterProcess after) {
+    return realtime(std::move(blocks), std::move(after));
+};
+
 TEST(Rtsan, BypassVaryingBlocksInPlaceAndSeparate) {
-    for (const bool in_place : {false, true}) {
-        InferenceHandler handler(make_config(make_bypass_backend(), 128, 149, 2, 1.0));
-        handler.prepare(host(512, true));
-        HostSimulation simulation = realtime({1, 7, 512, 300, 64, 100, 511});
-        simulation.in_place = in_place;
-        stream(handler, make_signal(2, 20000), 2000, simulation);
-        EXPECT_GT(handler.statistics().inferences_submitted, 150u);
-    }
+    for (const bool in_place : {false, true})
+        EXPECT_GT(scenarios::bypass_varying_blocks(nonblocking_host, in_place).inferences_submitted,
+                  150u);
 }
 
 TEST(Rtsan, CustomStatelessParallelInstancesPaced) {
-    ContextConfig pool;
-    pool.worker_threads = 4;
-    InferenceConfig config = make_config(make_custom_backend("window", window_model), 64, 149, 2,
-                                         paced_max_inference_time_ms);
-    config.parallel_instances = paced_instances(64);
-    InferenceHandler handler(config, Context::create(pool));
-    handler.prepare(host(512));
-    HostSimulation simulation = realtime({512});
-    simulation.paced = true;
-    stream(handler, make_signal(2, 24000), 1024, simulation);
+    const Statistics stats = scenarios::custom_parallel_instances_paced(nonblocking_host);
     // How many finish in time depends on the machine; that they run at all is what matters here.
-    EXPECT_EQ(handler.statistics().inferences_submitted, handler.statistics().frames / 64);
-    EXPECT_GT(handler.statistics().inferences_completed, 0u);
+    EXPECT_EQ(stats.inferences_submitted, stats.frames / 64);
+    EXPECT_GT(stats.inferences_completed, 0u);
 }
 
-// Slow inferences, unpaced: nearly every hop is late and substituted, under each policy, and
-// the policy is switched from the audio thread.
 TEST(Rtsan, LateInferencesUnderEveryPolicy) {
-    auto slow = make_custom_backend(
-        "slow", [](std::span<const TensorView> in, std::span<const TensorView> out) {
-            window_model(in, out);
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        });
     for (const LatePolicy policy :
          {LatePolicy::silence, LatePolicy::dry, LatePolicy::repeat_last}) {
-        InferenceConfig config = make_config(slow, 64, 0, 2, 1.0);
-        config.late_policy = policy;
-        InferenceHandler handler(config);
-        handler.prepare(host(64));
-        stream(handler, make_signal(2, 64 * 400), 0, realtime({64}, [&](std::size_t call) {
-                   if (call == 200)
-                       handler.set_late_policy(policy);
-               }));
-        const Statistics stats = handler.statistics();
+        const Statistics stats = scenarios::late_inferences(nonblocking_host, policy);
         EXPECT_GT(stats.late_inferences, 100u);
         EXPECT_EQ(stats.substituted_frames, stats.late_inferences * 64);
     }
 }
 
-// A stateful handler with explicit state feedback, two engines, a parameter and a non-streamed
-// output; from the audio thread: parameters set, outputs read, engines switched, resets
-// requested, statistics read.
 TEST(Rtsan, AnyThreadCallsFromTheAudioThread) {
-    InferenceConfig config;
-    auto model = [](std::span<const TensorView> in, std::span<const TensorView> out) {
-        const float gain = in[1].data[0];
-        float peak = 0.0f;
-        for (std::size_t t = 0; t < out[0].data.size(); ++t) {
-            out[0].data[t] = gain * in[0].data[t] + in[2].data[0];
-            peak = std::max(peak, std::abs(in[0].data[t]));
-        }
-        out[1].data[0] = peak;
-        out[2].data[0] = 0.5f * in[2].data[0] + 0.01f;
-    };
-    config.engines.push_back({make_custom_backend("a", model), {}, {}, {}, {}});
-    config.engines.push_back({make_custom_backend("b", model), {}, {}, {}, {}});
-    TensorSpec audio;
-    audio.name = "audio";
-    audio.shape = {1, 1, -1};
-    audio.hop = 128;
-    TensorSpec gain;
-    gain.name = "gain";
-    gain.role = TensorRole::parameter;
-    gain.shape = {1};
-    gain.initial_value = {0.5f};
-    TensorSpec audio_out = audio;
-    audio_out.name = "audio_out";
-    TensorSpec peak;
-    peak.name = "peak";
-    peak.role = TensorRole::parameter;
-    peak.shape = {1};
-    config.inputs = {audio, gain};
-    config.outputs = {audio_out, peak};
-    add_state_pair(config, "h", {1});
-    config.max_inference_time_ms = 1.0;
-    InferenceHandler handler(config);
-    handler.prepare(host(256));
-    float seen_peak = 0.0f;
-    HostSimulation simulation = realtime({256}, [&](std::size_t call) {
-        handler.set_parameter("gain", 0.001f * static_cast<float>(call));
-        float now = 0.0f;
-        handler.output_value("peak", std::span<float>(&now, 1));
-        seen_peak = std::max(seen_peak, now);
-        if (call % 10 == 0)
-            handler.set_engine(call / 10 % 2 == 0 ? "a" : "b");
-        if (call % 25 == 12)
-            handler.reset();
-        const Statistics stats = handler.statistics();
-        (void)stats;
-        (void)handler.latency();
-    });
-    simulation.paced = true;  // so that results arrive and the peak output is published
-    stream(handler, make_signal(1, 256 * 100), 1024, simulation);
-    EXPECT_GE(handler.statistics().resets, 4u);
-    EXPECT_GT(seen_peak, 0.0f);
+    const scenarios::AnyThreadResult result =
+        scenarios::any_thread_calls_from_the_audio_thread(nonblocking_host);
+    EXPECT_GE(result.stats.resets, 4u);
+    EXPECT_GT(result.peak, 0.0f);
 }
 
-// Resets, engine switches and parameter changes requested from other threads while the audio
-// thread streams with varying blocks.
 TEST(Rtsan, ResetsSwitchesAndParametersFromOtherThreads) {
-    InferenceConfig config = make_config(make_custom_backend("a", window_model), 64, 149, 1, 1.0);
-    config.engines.push_back({make_custom_backend("b", window_model), {}, {}, {}, {}});
-    TensorSpec gain;
-    gain.name = "gain";
-    gain.role = TensorRole::parameter;
-    gain.shape = {1};
-    config.inputs.push_back(gain);
-    InferenceHandler handler(config);
-    handler.prepare(host(100, true));
-    std::atomic<bool> done{false};
-    std::thread resetter([&] {
-        while (!done) {
-            handler.reset();
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-    });
-    std::thread switcher([&] {
-        for (std::size_t i = 0; !done; ++i) {
-            handler.set_engine(i % 2);
-            handler.set_parameter("gain", static_cast<float>(i % 100));
-            std::this_thread::yield();
-        }
-    });
-    HostSimulation simulation = realtime({100, 37, 64, 1});
-    simulation.paced = true;
-    stream(handler, make_signal(1, 9600), 0, simulation);
-    done = true;
-    resetter.join();
-    switcher.join();
-    EXPECT_GT(handler.statistics().resets, 10u);
+    EXPECT_GT(scenarios::resets_switches_and_parameters_from_other_threads(nonblocking_host).resets,
+              10u);
 }
 
-// Four handlers on four audio threads share the pool.
 TEST(Rtsan, SeveralHandlersSharingThePool) {
-    std::vector<std::thread> threads;
-    std::atomic<int> exact_counts{0};  // every hop of the stream submitted
-    for (int h = 0; h < 4; ++h) {
-        threads.emplace_back([&, h] {
-            InferenceConfig config = make_config(make_custom_backend("window", window_model),
-                                                 static_cast<std::size_t>(32 << h), 149, 1, 0.3);
-            InferenceHandler handler(config);
-            handler.prepare(host(256));
-            stream(handler, make_signal(1, 48000, static_cast<std::uint32_t>(h)), 0,
-                   realtime({256}));
-            const Statistics stats = handler.statistics();
-            if (stats.frames >= 48000 && stats.inferences_submitted == stats.frames / (32u << h))
-                ++exact_counts;
-        });
+    const std::vector<Statistics> stats =
+        scenarios::several_handlers_sharing_the_pool([](std::size_t) { return realtime({256}); });
+    for (std::size_t h = 0; h < stats.size(); ++h) {
+        // Every hop of the stream submitted.
+        EXPECT_GE(stats[h].frames, 48000u) << "handler " << h;
+        EXPECT_EQ(stats[h].inferences_submitted, stats[h].frames / (32u << h)) << "handler " << h;
     }
-    for (auto& thread : threads)
-        thread.join();
-    EXPECT_EQ(exact_counts.load(), 4);
 }
 
 TEST(Rtsan, OversizedBlocksAndUnpreparedHandler) {
-    InferenceHandler handler(
-        make_config(make_custom_backend("window", window_model), 64, 0, 1, 1.0));
-    stream(handler, make_signal(1, 1000), 0, realtime({100}));  // not prepared: silence
-    handler.prepare(host(64));
-    stream(handler, make_signal(1, 20000), 0, realtime({1000, 4096, 64}));
-    EXPECT_GT(handler.statistics().oversized_blocks, 0u);
+    EXPECT_GT(scenarios::oversized_blocks_and_unprepared_handler(nonblocking_host,
+                                                                 nonblocking_host)
+                  .oversized_blocks,
+              0u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,7 +152,7 @@ TEST(Rtsan, EveryEngineStatelessWithSwitching) {
                               {{"", {1, 1, -1, 1}, AudioLayout::channels_last}}});
     config.max_inference_time_ms = 2.0;
     InferenceHandler handler(config);
-    handler.prepare(host(128));
+    handler.prepare(scenarios::realtime_host(128));
     std::atomic<bool> done{false};
     std::thread switcher([&] {
         for (std::size_t i = 0; !done; ++i) {
@@ -337,7 +213,7 @@ TEST(Rtsan, EveryEngineStateful) {
                                   c.tflite_layout, {}});
         config.max_inference_time_ms = 2.0;
         InferenceHandler handler(config);
-        handler.prepare(host(128));
+        handler.prepare(scenarios::realtime_host(128));
         std::atomic<bool> done{false};
         std::thread resetter([&] {
             while (!done) {
@@ -384,7 +260,7 @@ TEST(Rtsan, ParametersAndNonStreamedOutputsOnEngines) {
                                   {}});
         config.max_inference_time_ms = 2.0;
         InferenceHandler handler(config);
-        handler.prepare(host(128));
+        handler.prepare(scenarios::realtime_host(128));
         std::atomic<bool> done{false};
         std::thread knob([&] {
             for (int i = 0; !done; ++i) {
@@ -420,7 +296,7 @@ TEST(Rtsan, ParametersAndNonStreamedOutputsOnEngines) {
 TEST(RtsanCanary, UnsafeCallInsideProcessIsReported) {
 #if defined(LEGATO_TEST_HOOKS) && defined(LEGATO_RTSAN)
     InferenceHandler handler(make_config(make_bypass_backend(), 64, 0, 1, 1.0));
-    handler.prepare(host(64));
+    handler.prepare(scenarios::realtime_host(64));
     testing::process_hook.store(&unsafe_allocation);
     stream(handler, make_signal(1, 640), 0, realtime({64}));
     testing::process_hook.store(nullptr);

@@ -191,17 +191,7 @@ TEST_P(FaultInjection, FaultyEngineNeverCrashesHangsOrShiftsTheStream) {
 INSTANTIATE_TEST_SUITE_P(Policies, FaultInjection,
                          ::testing::Values(LatePolicy::silence, LatePolicy::dry,
                                            LatePolicy::repeat_last),
-                         [](const ::testing::TestParamInfo<LatePolicy>& param_info) {
-                             switch (param_info.param) {
-                                 case LatePolicy::silence:
-                                     return std::string("silence");
-                                 case LatePolicy::dry:
-                                     return std::string("dry");
-                                 case LatePolicy::repeat_last:
-                                     return std::string("repeat_last");
-                             }
-                             return std::string("unknown");
-                         });
+                         late_policy_name);
 
 // A fault during warm-up is a setup error, not a crash, and a later prepare() can succeed.
 TEST(FaultInjectionSetup, ThrowingWarmUpIsASetupErrorAndRetryWorks) {

@@ -138,17 +138,7 @@ TEST_P(LatePolicies, SlowHopsAreSubstitutedExactlyAndCounted) {
 INSTANTIATE_TEST_SUITE_P(Policies, LatePolicies,
                          ::testing::Values(LatePolicy::silence, LatePolicy::dry,
                                            LatePolicy::repeat_last),
-                         [](const ::testing::TestParamInfo<LatePolicy>& param_info) {
-                             switch (param_info.param) {
-                                 case LatePolicy::silence:
-                                     return std::string("silence");
-                                 case LatePolicy::dry:
-                                     return std::string("dry");
-                                 case LatePolicy::repeat_last:
-                                     return std::string("repeat_last");
-                             }
-                             return std::string("unknown");
-                         });
+                         late_policy_name);
 
 // Unpaced in real-time mode, the host calls far faster than the model runs, so most hops are
 // late: every output hop must still be either the model's output or the policy's substitute,

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "audio_thread_guard.hpp"
-#include "stream_support.hpp"
+#include "audio_thread_scenarios.hpp"
 
 namespace legato::test {
 namespace {
@@ -53,11 +53,11 @@ HostSimulation guarded(Tally& tally, std::vector<std::size_t> blocks,
     return simulation;
 }
 
-HostConfig realtime_host(std::size_t max_block, bool variable = false) {
-    HostConfig host;
-    host.max_block_size = max_block;
-    host.variable_block_size = variable;
-    return host;
+// The scenarios (audio_thread_scenarios.hpp) with every process() call guarded.
+scenarios::HostFactory guarded_host(Tally& tally) {
+    return [&tally](std::vector<std::size_t> blocks, scenarios::AfterProcess after) {
+        return guarded(tally, std::move(blocks), std::move(after));
+    };
 }
 
 class RealtimePurity : public ::testing::Test {
@@ -67,54 +67,28 @@ protected:
 
 TEST_F(RealtimePurity, BypassVaryingBlocksInPlaceAndSeparate) {
     for (const bool in_place : {false, true}) {
-        InferenceHandler handler(make_config(make_bypass_backend(), 128, 149, 2, 1.0));
-        handler.prepare(realtime_host(512, true));
         Tally tally;
-        HostSimulation simulation = guarded(tally, {1, 7, 512, 300, 64, 100, 511});
-        simulation.in_place = in_place;
-        stream(handler, make_signal(2, 20000), 2000, simulation);
+        scenarios::bypass_varying_blocks(guarded_host(tally), in_place);
         EXPECT_TRUE(NoViolations(tally.total)) << (in_place ? "in place" : "separate buffers");
         EXPECT_GT(tally.calls, 50u);
     }
 }
 
 TEST_F(RealtimePurity, CustomStatelessParallelInstancesPaced) {
-    ContextConfig pool;
-    pool.worker_threads = 4;
-    InferenceConfig config = make_config(make_custom_backend("window", window_model), 64, 149, 2,
-                                         paced_max_inference_time_ms);
-    config.parallel_instances = paced_instances(64);
-    InferenceHandler handler(config, Context::create(pool));
-    handler.prepare(realtime_host(512));
     Tally tally;
-    HostSimulation simulation = guarded(tally, {512});
-    simulation.paced = true;
-    stream(handler, make_signal(2, 24000), 1024, simulation);
+    const Statistics stats = scenarios::custom_parallel_instances_paced(guarded_host(tally));
     EXPECT_TRUE(NoViolations(tally.total));
-    EXPECT_GT(handler.statistics().inferences_completed, 300u);
+    EXPECT_GT(stats.inferences_completed, 300u);
 }
 
 // Slow inferences in real-time mode, unpaced: nearly every hop is late and substituted.
 TEST_F(RealtimePurity, LateInferencesUnderEveryPolicy) {
-    auto slow = make_custom_backend(
-        "slow", [](std::span<const TensorView> in, std::span<const TensorView> out) {
-            window_model(in, out);
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        });
     for (const LatePolicy policy :
          {LatePolicy::silence, LatePolicy::dry, LatePolicy::repeat_last}) {
-        InferenceConfig config = make_config(slow, 64, 0, 2, 1.0);
-        config.late_policy = policy;
-        InferenceHandler handler(config);
-        handler.prepare(realtime_host(64));
         Tally tally;
-        // Also switch the policy from the audio thread.
-        stream(handler, make_signal(2, 64 * 400), 0, guarded(tally, {64}, [&](std::size_t call) {
-                   if (call == 200)
-                       handler.set_late_policy(policy);
-               }));
+        const Statistics stats = scenarios::late_inferences(guarded_host(tally), policy);
         EXPECT_TRUE(NoViolations(tally.total));
-        EXPECT_GT(handler.statistics().late_inferences, 100u);
+        EXPECT_GT(stats.late_inferences, 100u);
     }
 }
 
@@ -122,130 +96,47 @@ TEST_F(RealtimePurity, LateInferencesUnderEveryPolicy) {
 // statistics read, resets requested: all from inside the guard, on a stateful handler with
 // explicit state feedback.
 TEST_F(RealtimePurity, AnyThreadCallsFromTheAudioThread) {
-    InferenceConfig config;
-    auto model = [](std::span<const TensorView> in, std::span<const TensorView> out) {
-        const float gain = in[1].data[0];
-        float peak = 0.0f;
-        for (std::size_t t = 0; t < out[0].data.size(); ++t) {
-            out[0].data[t] = gain * in[0].data[t] + in[2].data[0];
-            peak = std::max(peak, std::abs(in[0].data[t]));
-        }
-        out[1].data[0] = peak;
-        out[2].data[0] = 0.5f * in[2].data[0] + 0.01f;
-    };
-    config.engines.push_back({make_custom_backend("a", model), {}, {}, {}, {}});
-    config.engines.push_back({make_custom_backend("b", model), {}, {}, {}, {}});
-    TensorSpec audio;
-    audio.name = "audio";
-    audio.shape = {1, 1, -1};
-    audio.hop = 128;
-    TensorSpec gain;
-    gain.name = "gain";
-    gain.role = TensorRole::parameter;
-    gain.shape = {1};
-    gain.initial_value = {0.5f};
-    TensorSpec audio_out = audio;
-    audio_out.name = "audio_out";
-    TensorSpec peak;
-    peak.name = "peak";
-    peak.role = TensorRole::parameter;
-    peak.shape = {1};
-    config.inputs = {audio, gain};
-    config.outputs = {audio_out, peak};
-    add_state_pair(config, "h", {1});  // inputs[2], outputs[2]
-    config.max_inference_time_ms = 1.0;
-    InferenceHandler handler(config);
-    handler.prepare(realtime_host(256));
     Tally tally;
-    float value = 0.0f;
-    HostSimulation simulation = guarded(tally, {256}, [&](std::size_t call) {
-        handler.set_parameter("gain", 0.001f * static_cast<float>(call));
-        float peak_now = 0.0f;
-        handler.output_value("peak", std::span<float>(&peak_now, 1));
-        value = std::max(value, peak_now);
-        if (call % 10 == 0)
-            handler.set_engine(call / 10 % 2 == 0 ? "a" : "b");
-        if (call % 25 == 12)
-            handler.reset();
-        const Statistics stats = handler.statistics();
-        (void)stats;
-    });
-    simulation.paced = true;  // so that results arrive and the peak output is published
-    stream(handler, make_signal(1, 256 * 100), 1024, simulation);
+    const scenarios::AnyThreadResult result =
+        scenarios::any_thread_calls_from_the_audio_thread(guarded_host(tally));
     EXPECT_TRUE(NoViolations(tally.total));
-    const Statistics stats = handler.statistics();
-    EXPECT_GE(stats.resets, 4u);
-    EXPECT_GT(value, 0.0f);  // the peak output came through
+    EXPECT_GE(result.stats.resets, 4u);
+    EXPECT_GT(result.peak, 0.0f);  // the peak output came through
 }
 
-// Resets and engine switches requested from other threads while the audio thread streams.
+// Resets, engine switches and parameters requested from other threads while the audio thread
+// streams.
 TEST_F(RealtimePurity, ResetAndEngineSwitchFromOtherThreads) {
-    InferenceConfig config = make_config(make_custom_backend("a", window_model), 64, 149, 1, 1.0);
-    config.engines.push_back({make_custom_backend("b", window_model), {}, {}, {}, {}});
-    InferenceHandler handler(config);
-    handler.prepare(realtime_host(100, true));
-    std::atomic<bool> done{false};
-    std::thread resetter([&] {
-        while (!done) {
-            handler.reset();
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-    });
-    std::thread switcher([&] {
-        for (std::size_t i = 0; !done; ++i) {
-            handler.set_engine(i % 2);
-            std::this_thread::yield();
-        }
-    });
     Tally tally;
-    HostSimulation simulation = guarded(tally, {100, 37, 64, 1});
-    simulation.paced = true;
-    stream(handler, make_signal(1, 9600), 0, simulation);
-    done = true;
-    resetter.join();
-    switcher.join();
+    const Statistics stats =
+        scenarios::resets_switches_and_parameters_from_other_threads(guarded_host(tally));
     EXPECT_TRUE(NoViolations(tally.total));
-    EXPECT_GT(handler.statistics().resets, 10u);
+    EXPECT_GT(stats.resets, 10u);
 }
 
 // Several handlers on several audio threads share the pool.
 TEST_F(RealtimePurity, SeveralHandlersSharingThePool) {
-    constexpr int count = 4;
-    std::vector<Tally> tallies(count);
-    std::vector<std::thread> threads;
-    for (int h = 0; h < count; ++h) {
-        threads.emplace_back([&, h] {
-            InferenceConfig config = make_config(make_custom_backend("window", window_model),
-                                                 static_cast<std::size_t>(32 << h), 149, 1, 0.3);
-            InferenceHandler handler(config);
-            handler.prepare(realtime_host(256));
-            stream(handler, make_signal(1, 48000, static_cast<std::uint32_t>(h)), 0,
-                   guarded(tallies[static_cast<std::size_t>(h)], {256}));
-        });
-    }
-    for (auto& thread : threads)
-        thread.join();
-    for (int h = 0; h < count; ++h)
-        EXPECT_TRUE(NoViolations(tallies[static_cast<std::size_t>(h)].total)) << "handler " << h;
+    std::vector<Tally> tallies(4);
+    scenarios::several_handlers_sharing_the_pool(
+        [&tallies](std::size_t h) { return guarded(tallies[h], {256}); });
+    for (std::size_t h = 0; h < tallies.size(); ++h)
+        EXPECT_TRUE(NoViolations(tallies[h].total)) << "handler " << h;
 }
 
 TEST_F(RealtimePurity, OversizedBlocksAndUnpreparedHandler) {
-    InferenceHandler handler(
-        make_config(make_custom_backend("window", window_model), 64, 0, 1, 1.0));
     Tally before;
-    stream(handler, make_signal(1, 1000), 0, guarded(before, {100}));  // not prepared: silence
-    EXPECT_TRUE(NoViolations(before.total));
-    handler.prepare(realtime_host(64));
     Tally tally;
-    stream(handler, make_signal(1, 20000), 0, guarded(tally, {1000, 4096, 64}));
+    const Statistics stats = scenarios::oversized_blocks_and_unprepared_handler(
+        guarded_host(before), guarded_host(tally));
+    EXPECT_TRUE(NoViolations(before.total));
     EXPECT_TRUE(NoViolations(tally.total));
-    EXPECT_GT(handler.statistics().oversized_blocks, 0u);
+    EXPECT_GT(stats.oversized_blocks, 0u);
 }
 
 // The guard itself can fail: a deliberate allocation inside the guarded region is counted.
 TEST_F(RealtimePurity, TheGuardCatchesAnAllocation) {
     InferenceHandler handler(make_config(make_bypass_backend(), 64, 0, 1, 1.0));
-    handler.prepare(realtime_host(64));
+    handler.prepare(scenarios::realtime_host(64));
     Tally tally;
     // Through a volatile function pointer, so that the optimiser cannot elide the allocation.
     void* (*volatile allocate)(std::size_t) = &::operator new;

@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <span>
@@ -17,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "legato/legato.hpp"
+#include "support/run_support.hpp"
 
 namespace legato::test {
 
@@ -135,6 +135,19 @@ inline double half_hop_ms(std::size_t hop, double sample_rate = 48000.0) {
     return 0.5 * static_cast<double>(hop) * 1000.0 / sample_rate;
 }
 
+/// A late policy's name, for parameterised test names.
+inline std::string late_policy_name(const ::testing::TestParamInfo<LatePolicy>& info) {
+    switch (info.param) {
+        case LatePolicy::silence:
+            return "silence";
+        case LatePolicy::dry:
+            return "dry";
+        case LatePolicy::repeat_last:
+            return "repeat_last";
+    }
+    return "unknown";
+}
+
 /// How the simulated host calls process().
 struct HostSimulation {
     std::vector<std::size_t> block_sizes;  ///< cycled through
@@ -235,17 +248,7 @@ inline std::size_t count_mismatches(const Signal& output, const Signal& referenc
     return mismatches;
 }
 
-/// CPU time the hypervisor gave to other tenants (all CPUs, in clock ticks of 10 ms), from the
-/// steal column of /proc/stat; 0 where unavailable.
-inline std::uint64_t stolen_ticks() {
-    std::ifstream stat("/proc/stat");
-    std::string cpu;
-    std::uint64_t fields[8] = {};
-    stat >> cpu;
-    for (auto& field : fields)
-        stat >> field;
-    return fields[7];
-}
+using legato::tools::stolen_ticks;  // CPU time the hypervisor gave to other tenants
 
 /// What one paced attempt saw.
 struct PacedAttempt {
