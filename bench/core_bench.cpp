@@ -4,16 +4,19 @@
 //   build/release/bench/legato_core_bench --benchmark_counters_tabular=true
 //
 // Reported per benchmark: the median (p50), p99 and maximum time of one process() call in
-// microseconds, over 2000 calls. The time axis of Google Benchmark itself is the mean.
+// microseconds, over 2000 calls. The time axis of Google Benchmark itself is the mean. Also the
+// wake-up latency (submission to worker start) and the CPU the worker pool uses per strategy.
 
 #include <benchmark/benchmark.h>
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -85,15 +88,24 @@ void report(benchmark::State& state, const std::vector<double>& micros,
     state.counters["late"] = static_cast<double>(stats.late_inferences);
 }
 
+// Benchmark argument -> wake strategy: 0 sleep, 1 poll, 2 timer.
+legato::WakeStrategy wake_strategy(std::int64_t index) {
+    return index == 0 ? legato::WakeStrategy::sleep
+                      : index == 1 ? legato::WakeStrategy::poll : legato::WakeStrategy::timer;
+}
+const char* wake_strategy_name(std::int64_t index) {
+    return index == 0 ? "sleep" : index == 1 ? "poll" : "timer";
+}
+
 // process() with the bypass backend: Legato's own audio-thread cost. Arguments: block size
-// (= hop), wake strategy (0 sleep, 1 poll).
+// (= hop), wake strategy (0 sleep, 1 poll, 2 timer).
 void BM_ProcessBypassPaced(benchmark::State& state) {
     const auto block = static_cast<std::size_t>(state.range(0));
     legato::ContextConfig pool;
     pool.worker_threads = 1;
-    pool.wake_strategy =
-        state.range(1) == 0 ? legato::WakeStrategy::sleep : legato::WakeStrategy::poll;
-    pool.realtime_priority = pool.wake_strategy == legato::WakeStrategy::sleep;
+    pool.wake_strategy = wake_strategy(state.range(1));
+    // A polling SCHED_FIFO worker would trip real-time throttling.
+    pool.realtime_priority = pool.wake_strategy != legato::WakeStrategy::poll;
     legato::InferenceHandler handler(identity_config(legato::make_bypass_backend(), block),
                                      legato::Context::create(pool));
     legato::HostConfig host;
@@ -108,16 +120,60 @@ void BM_ProcessBypassPaced(benchmark::State& state) {
         state.SetIterationTime(total / 1e6 / static_cast<double>(micros.size()));
     }
     report(state, micros, handler.statistics());
-    state.SetLabel(state.range(1) == 0 ? "sleep" : "poll");
+    state.SetLabel(wake_strategy_name(state.range(1)));
 }
 BENCHMARK(BM_ProcessBypassPaced)
-    ->ArgsProduct({{64, 256, 1024}, {0, 1}})
+    ->ArgsProduct({{64, 256, 1024}, {0, 1, 2}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMicrosecond);
+
+// process() with the bypass backend called back to back (no pacing): the cost of Legato's own
+// instructions with warm caches, without the audio thread waking from sleep every period (which
+// on a virtual machine adds microseconds of cache and TLB misses to the paced figures above).
+// Arguments: block size (= hop). Poll workers, so no wake-up system call either. Inferences may
+// be counted late (the host runs far faster than real time); a late hop costs a memset instead
+// of a copy, which is no slower.
+void BM_ProcessBypassHot(benchmark::State& state) {
+    const auto block = static_cast<std::size_t>(state.range(0));
+    legato::ContextConfig pool;
+    pool.worker_threads = 1;
+    pool.wake_strategy = legato::WakeStrategy::poll;
+    pool.realtime_priority = false;
+    legato::InferenceHandler handler(identity_config(legato::make_bypass_backend(), block),
+                                     legato::Context::create(pool));
+    legato::HostConfig host;
+    host.max_block_size = block;
+    handler.prepare(host);
+    std::vector<double> micros;
+    micros.reserve(20000);
+    std::vector<float> input(block, 0.25f), output(block);
+    for (auto _ : state) {
+        run_as_audio_thread([&] {
+            const float* in = input.data();
+            float* out = output.data();
+            for (int i = 0; i < 20000; ++i) {
+                const auto before = Clock::now();
+                handler.process(&in, 1, &out, 1, block);
+                micros.push_back(
+                    std::chrono::duration<double, std::micro>(Clock::now() - before).count());
+            }
+        });
+        state.SetIterationTime(percentile(micros, 0.5) / 1e6);
+    }
+    report(state, micros, handler.statistics());
+}
+BENCHMARK(BM_ProcessBypassHot)
+    ->Arg(64)
+    ->Arg(256)
+    ->Arg(1024)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMicrosecond);
 
 // Wake-up latency: from the start of the process() call that submits an inference to the
-// moment a worker starts running it (the custom backend's entry). Argument: wake strategy.
+// moment a worker starts running it (the custom backend's entry). Argument: wake strategy
+// (0 sleep, 1 poll, 2 timer).
 void BM_WakeUpLatency(benchmark::State& state) {
     std::atomic<std::int64_t> started{0};
     auto backend = legato::make_custom_backend(
@@ -128,9 +184,8 @@ void BM_WakeUpLatency(benchmark::State& state) {
         });
     legato::ContextConfig pool;
     pool.worker_threads = 1;
-    pool.wake_strategy =
-        state.range(0) == 0 ? legato::WakeStrategy::sleep : legato::WakeStrategy::poll;
-    pool.realtime_priority = pool.wake_strategy == legato::WakeStrategy::sleep;
+    pool.wake_strategy = wake_strategy(state.range(0));
+    pool.realtime_priority = pool.wake_strategy != legato::WakeStrategy::poll;
     legato::InferenceHandler handler(identity_config(backend, 256), legato::Context::create(pool));
     legato::HostConfig host;
     host.max_block_size = 256;
@@ -157,14 +212,79 @@ void BM_WakeUpLatency(benchmark::State& state) {
     state.counters["p50_us"] = percentile(wake_us, 0.5);
     state.counters["p99_us"] = percentile(wake_us, 0.99);
     state.counters["max_us"] = percentile(wake_us, 1.0);
-    state.SetLabel(state.range(0) == 0 ? "sleep" : "poll");
+    state.SetLabel(wake_strategy_name(state.range(0)));
 }
 BENCHMARK(BM_WakeUpLatency)
     ->Arg(0)
     ->Arg(1)
+    ->Arg(2)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMicrosecond);
+
+// CPU time the worker pool itself uses, in % of one core (user + system), for each wake
+// strategy: while a bypass handler streams at block 256 in real time (the workers' cost of
+// waiting for each hop; the audio thread's own time is subtracted), and after the stream has
+// stopped for longer than timer_idle_timeout. Arguments: wake strategy (0 sleep, 1 poll,
+// 2 timer, 3 timer that naps forever, 4 timer with 200 µs naps), streaming (1) or stopped (0).
+double cpu_seconds(int who) {
+    rusage usage{};
+    getrusage(who, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+void BM_WorkerPoolCpu(benchmark::State& state) {
+    const bool streaming = state.range(1) != 0;
+    legato::ContextConfig pool;
+    pool.worker_threads = 1;
+    pool.wake_strategy = wake_strategy(std::min<std::int64_t>(state.range(0), 2));
+    pool.realtime_priority = pool.wake_strategy != legato::WakeStrategy::poll;
+    if (state.range(0) == 3)
+        pool.timer_idle_timeout = std::chrono::milliseconds(0);
+    if (state.range(0) == 4)
+        pool.timer_interval = std::chrono::microseconds(200);
+    legato::InferenceHandler handler(identity_config(legato::make_bypass_backend(), 256),
+                                     legato::Context::create(pool));
+    legato::HostConfig host;
+    host.max_block_size = 256;
+    handler.prepare(host);
+    double percent = 0.0;
+    for (auto _ : state) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the idle timeout
+        const auto wall_before = Clock::now();
+        const double before = cpu_seconds(RUSAGE_SELF);
+        double audio_thread = 0.0;
+        if (streaming) {
+            std::vector<float> input(256, 0.25f), output(256);
+            run_as_audio_thread([&] {
+                const double mine = cpu_seconds(RUSAGE_THREAD);
+                const float* in = input.data();
+                float* out = output.data();
+                const auto start = Clock::now();
+                for (int i = 0; i < 375; ++i) {  // 2 s
+                    std::this_thread::sleep_until(start + std::chrono::microseconds(5333 * (i + 1)));
+                    handler.process(&in, 1, &out, 1, 256);
+                }
+                audio_thread = cpu_seconds(RUSAGE_THREAD) - mine;
+            });
+        } else {
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+        }
+        const double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
+        percent = 100.0 * (cpu_seconds(RUSAGE_SELF) - before - audio_thread) / wall;
+        state.SetIterationTime(wall);
+    }
+    state.counters["pool_cpu_percent"] = percent;
+    static const char* names[] = {"sleep", "poll", "timer", "timer, never sleeps",
+                                  "timer, 200 us naps"};
+    state.SetLabel(std::string(names[state.range(0)]) + (streaming ? ", streaming" : ", stopped"));
+}
+BENCHMARK(BM_WorkerPoolCpu)
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 0}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

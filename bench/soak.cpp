@@ -65,7 +65,9 @@ void run(const Options& o, std::size_t count) {
     legato::ContextConfig pool;
     pool.worker_threads = o.workers;
     pool.wake_strategy =
-        o.wake == "poll" ? legato::WakeStrategy::poll : legato::WakeStrategy::sleep;
+        o.wake == "poll"    ? legato::WakeStrategy::poll
+        : o.wake == "timer" ? legato::WakeStrategy::timer
+                            : legato::WakeStrategy::sleep;
     const auto context = legato::Context::create(pool);
     std::vector<std::unique_ptr<legato::InferenceHandler>> handlers;
     legato::HostConfig host;
@@ -192,8 +194,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.001, 10000.0));
     app.add_option("--instances", o.instances, "Parallel model instances per handler")
         ->check(CLI::Range(1, 64));
-    app.add_option("--wake", o.wake, "How idle workers wait: sleep or poll")
-        ->check(CLI::IsMember({"sleep", "poll"}));
+    app.add_option("--wake", o.wake, "How idle workers wait: sleep, poll or timer")
+        ->check(CLI::IsMember({"sleep", "poll", "timer"}));
     app.add_option("--workers", o.workers, "Worker threads (default: cores - 1)")
         ->check(CLI::Range(0, 64));
     app.add_option("--priority", o.priority, "SCHED_FIFO priority of the audio thread; 0: normal")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes configuration validation and each engine's model loading with libFuzzer (clang 22,
+# Fuzzes configuration validation, JSON config files and each engine's model loading with libFuzzer (clang 22,
 # ASan + UBSan): first replays every input in fuzz/regressions/<target>/ (crashes found before,
 # kept as regression tests), then fuzzes each target for SECONDS (default 60) seeded with the
 # project's models. Exits non-zero on any crash, sanitizer report, leak, timeout or
@@ -21,7 +21,7 @@ export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:max_allocation_s
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 mkdir -p "$build/artifacts"
-for target in config onnxruntime libtorch tflite; do
+for target in config json onnxruntime libtorch tflite; do
     binary="$build/fuzz/fuzz_$target"
     [[ -x $binary ]] || { echo "[fuzz] $target: not built (engine off), skipped"; continue; }
     if compgen -G "fuzz/regressions/$target/*" >/dev/null; then
@@ -32,6 +32,7 @@ for target in config onnxruntime libtorch tflite; do
     seeds="$build/seeds/$target"
     rm -rf "$seeds" && mkdir -p "$corpus" "$seeds"
     case $target in
+        json) cp models/*.json "$seeds"/ ;;
         onnxruntime) cp models/*.onnx models/bad/*.onnx "$seeds"/ ;;
         libtorch) cp models/*.pt models/bad/*.pt "$seeds"/ ;;
         tflite) cp models/*.tflite models/bad/*.tflite "$seeds"/ ;;

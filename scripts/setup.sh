@@ -24,6 +24,11 @@ APT_PACKAGES=(
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libsndfile1-dev
     python3-torch python3-onnx python3-numpy libtorch-dev flatbuffers-compiler libflatbuffers-dev zlib1g-dev
     clang-22 libclang-rt-22-dev llvm-22 gnuplot-nox   # clang/llvm 22 come from bookworm-security
+    # Integrations (issue 6): JACK server + headers, LV2 spec + hosts, JUCE 7, CLAP headers (dpf)
+    jackd2 libjack-jackd2-dev lv2-dev lilv-utils jalv juce-modules-source juce-tools dpf-source
+    libasound2-dev libx11-dev libxext-dev libxrandr-dev libxinerama-dev libxcursor-dev
+    libfreetype-dev libfontconfig-dev libgl-dev libcurl4-gnutls-dev
+    libflac-dev libvorbis-dev libogg-dev
 )
 
 ORT_NPM_NAME=onnxruntime-node
@@ -89,6 +94,9 @@ trap 'rm -rf "$WORK"' EXIT
 
 # --- 1. Debian packages ------------------------------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
+# jackd2 asks whether to enable real-time limits; answer before installing (tests run jackd
+# with --no-realtime on the dummy driver anyway).
+echo 'jackd2 jackd/tweak_rt_limits boolean false' | debconf-set-selections
 APT_LOG="$ROOT/logs/apt-get.log"
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

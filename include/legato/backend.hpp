@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "legato/error.hpp"
+#include "legato/model_description.hpp"
 #include "legato/model_source.hpp"
 #include "legato/tensor_spec.hpp"
 
@@ -57,6 +59,15 @@ public:
     /// [setup thread] Loads the model and checks it against the tensors: names, shapes and
     /// data types. Throws legato::Error naming the model, the tensor and what was expected.
     virtual std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) = 0;
+
+    /// [setup thread] Reads the model's inputs and outputs (names, shapes, element types) for
+    /// people writing its config, with the same file checks as loading it. `entry_point` as in
+    /// InstanceSetup. Throws legato::Error naming the model and the problem; engines that need
+    /// no model file (bypass, custom) cannot describe one and throw.
+    virtual ModelDescription describe(const ModelSource& /*model*/,
+                                      std::string_view /*entry_point*/ = {}) {
+        throw Error(name() + ": cannot describe models");
+    }
 };
 
 }  // namespace legato

@@ -1,6 +1,7 @@
 #pragma once
 // A snapshot of what a handler has done since prepare().
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -28,5 +29,31 @@ struct Statistics {
     std::size_t worker_threads = 0;      ///< threads in the shared pool
     std::size_t realtime_workers = 0;    ///< of which got real-time scheduling (SCHED_FIFO)
 };
+
+/// [any thread] The statistics of several handlers that run one effect together (one per
+/// channel, say) as one: counts are summed, maxima kept, the mean inference time weighted by
+/// completed inferences, the latency and its bound the largest (an effect aligns its channels to
+/// the slowest). Engine and pool figures are `a`'s. Wait-free; no allocation.
+constexpr Statistics combined(Statistics a, const Statistics& b) noexcept {
+    const std::uint64_t completed = a.inferences_completed + b.inferences_completed;
+    if (completed > 0)
+        a.mean_inference_ms = (a.mean_inference_ms * static_cast<double>(a.inferences_completed) +
+                               b.mean_inference_ms * static_cast<double>(b.inferences_completed)) /
+                              static_cast<double>(completed);
+    a.blocks += b.blocks;
+    a.frames += b.frames;
+    a.oversized_blocks += b.oversized_blocks;
+    a.inferences_submitted += b.inferences_submitted;
+    a.inferences_completed = completed;
+    a.late_inferences += b.late_inferences;
+    a.dropped_inferences += b.dropped_inferences;
+    a.failed_inferences += b.failed_inferences;
+    a.substituted_frames += b.substituted_frames;
+    a.resets += b.resets;
+    a.max_inference_ms = std::max(a.max_inference_ms, b.max_inference_ms);
+    a.max_inference_time_ms = std::max(a.max_inference_time_ms, b.max_inference_time_ms);
+    a.latency_samples = std::max(a.latency_samples, b.latency_samples);
+    return a;
+}
 
 }  // namespace legato

@@ -1,5 +1,9 @@
 #include "legato/engines.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <system_error>
+
 #include "legato/bypass_backend.hpp"
 #include "legato/error.hpp"
 #if LEGATO_HAS_ONNXRUNTIME
@@ -57,6 +61,43 @@ std::shared_ptr<Backend> make_backend(std::string_view engine) {
                     "-DLEGATO_WITH_" +
                     option + "=ON); available: " + available);
     throw Error("engine '" + name + "' is unknown; available: " + available);
+}
+
+std::string engine_for_model_file(const std::filesystem::path& file) {
+    std::string extension = file.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (extension == ".onnx" || extension == ".ort")
+        return "onnxruntime";
+    if (extension == ".pt" || extension == ".pth" || extension == ".torchscript")
+        return "libtorch";
+    if (extension == ".tflite")
+        return "tflite";
+    return {};
+}
+
+ModelDescription describe_model(const std::filesystem::path& file, std::string_view entry_point) {
+    const std::string engine = engine_for_model_file(file);
+    if (engine.empty())
+        throw Error(file.string() + ": unknown model file extension '" + file.extension().string() +
+                    "'; expected .onnx or .ort (ONNX Runtime), .pt, .pth or .torchscript "
+                    "(LibTorch), .tflite (TensorFlow Lite)");
+    // Checked before the engine is looked up: a missing file is the more likely mistake.
+    std::error_code error;
+    const auto status = std::filesystem::status(file, error);
+    if (status.type() == std::filesystem::file_type::not_found)
+        throw Error("model file not found: " + file.string());
+    if (error)
+        throw Error("cannot access model file " + file.string() + ": " + error.message());
+    if (!std::filesystem::is_regular_file(status))
+        throw Error("model path is not a regular file: " + file.string());
+    std::shared_ptr<Backend> backend;
+    try {
+        backend = make_backend(engine);
+    } catch (const Error& e) {
+        throw Error(file.string() + ": " + e.what());
+    }
+    return backend->describe(ModelSource::file(file), entry_point);
 }
 
 }  // namespace legato

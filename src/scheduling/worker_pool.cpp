@@ -1,6 +1,9 @@
 #include "scheduling/worker_pool.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <latch>
 #include <string>
 
@@ -10,6 +13,17 @@
 #include "scheduling/thread_priority.hpp"
 
 namespace legato::scheduling {
+
+namespace {
+// [worker thread] Sleeps until the monotonic time `deadline_ns` (restarted after signals).
+void nap_until_ns(std::int64_t deadline_ns) noexcept {
+    timespec until{};
+    until.tv_sec = static_cast<std::time_t>(deadline_ns / 1'000'000'000);
+    until.tv_nsec = static_cast<long>(deadline_ns % 1'000'000'000);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+    }
+}
+}  // namespace
 
 namespace {
 
@@ -28,6 +42,16 @@ WorkerPool::WorkerPool(const ContextConfig& config)
       epochs_(new WorkerEpoch[resolve_worker_count(config.worker_threads)]) {
     if (config.max_handlers == 0)
         throw Error("ContextConfig.max_handlers: must be at least 1");
+    if (config_.timer_interval < std::chrono::microseconds(10) ||
+        config_.timer_interval > std::chrono::microseconds(10'000))
+        throw Error("ContextConfig.timer_interval: must be between 10 us and 10 ms, got " +
+                    std::to_string(config_.timer_interval.count()) + " us");
+    if (config_.timer_idle_timeout.count() != 0 &&
+        (config_.timer_idle_timeout < std::chrono::milliseconds(1) ||
+         config_.timer_idle_timeout > std::chrono::milliseconds(60'000)))
+        throw Error("ContextConfig.timer_idle_timeout: must be 0 (never) or between 1 ms and "
+                    "60 s, got " +
+                    std::to_string(config_.timer_idle_timeout.count()) + " ms");
     for (std::size_t i = 0; i < config.max_handlers; ++i)
         sources_[i].store(nullptr);
     const std::size_t count = resolve_worker_count(config.worker_threads);
@@ -96,6 +120,8 @@ void WorkerPool::wait_until_unused() const {
 }
 
 void WorkerPool::notify(std::size_t requests) noexcept {
+    // With `timer`, workers sleep only after timer_idle_timeout without work: while audio
+    // streams the load below finds no sleeper and nothing is posted.
     if (config_.wake_strategy == WakeStrategy::poll || requests == 0)
         return;
     // Dekker hand-over with sleep_until_woken, all seq_cst (no fences, so ThreadSanitizer can
@@ -166,6 +192,11 @@ void WorkerPool::worker_main(std::size_t index) {
     const std::int64_t spin_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(config_.spin_before_sleep).count();
     std::int64_t idle_since = 0;
+    const std::int64_t interval_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.timer_interval).count();
+    const std::int64_t idle_timeout_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.timer_idle_timeout).count();
+    std::int64_t nap_until = 0;
     while (!stop_.load(std::memory_order_acquire)) {
         epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
         const bool worked = run_one();
@@ -184,6 +215,14 @@ void WorkerPool::worker_main(std::size_t index) {
         if (now - idle_since < spin_ns) {
             rt::cpu_relax();
             continue;
+        }
+        if (config_.wake_strategy == WakeStrategy::timer &&
+            (idle_timeout_ns == 0 || now - idle_since < idle_timeout_ns)) {
+            // Nobody wakes a napping worker: it looks again after the interval. Absolute
+            // deadlines, so a late wake-up does not stretch the next nap.
+            nap_until = std::max(nap_until + interval_ns, now);
+            nap_until_ns(nap_until);
+            continue;  // idle_since stays: no spinning again until work shows up
         }
         sleep_until_woken(index);
         idle_since = 0;

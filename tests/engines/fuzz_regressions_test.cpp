@@ -11,6 +11,7 @@
 
 #include "fuzz_model_config.hpp"
 #include "legato/build_config.hpp"
+#include "legato/config_file.hpp"
 
 namespace legato::test {
 namespace {
@@ -45,6 +46,28 @@ TEST_P(FuzzRegressions, EveryFormerCrashIsAClearError) {
         } catch (const Error& e) {
             const std::string message = e.what();
             EXPECT_FALSE(message.empty());
+            std::printf("%s: %s\n", entry.path().filename().c_str(), message.c_str());
+        }
+        ++replayed;
+    }
+    EXPECT_GT(replayed, 0u);
+}
+
+// JSON model configuration files that once crashed fuzz_json: each must be refused with a
+// legato::Error naming the file.
+TEST(FuzzRegressions, EveryFormerJsonCrashIsAClearError) {
+    const auto folder = regressions / "json";
+    std::size_t replayed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        SCOPED_TRACE(entry.path().filename().string());
+        const std::vector<std::uint8_t> bytes = read_bytes(entry.path());
+        const std::string text(bytes.begin(), bytes.end());
+        try {
+            parse_model_config(text, LEGATO_FUZZ_REGRESSIONS_DIR, true, "regression.json");
+            ADD_FAILURE() << "the config was accepted";
+        } catch (const Error& e) {
+            const std::string message = e.what();
+            EXPECT_EQ(message.rfind("regression.json: ", 0), 0u) << message;
             std::printf("%s: %s\n", entry.path().filename().c_str(), message.c_str());
         }
         ++replayed;

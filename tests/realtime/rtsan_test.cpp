@@ -137,6 +137,10 @@ TensorSpec audio_tensor(const std::string& name, std::vector<std::int64_t> shape
 
 // The stateless CNN on all three engines, switched from the audio thread every 8 calls and
 // from another thread, in place, at block 128 with hop 256.
+TEST(Rtsan, DryWetMixAroundProcess) {
+    EXPECT_GT(scenarios::dry_wet_mix_around_process(nonblocking_host), 0u);
+}
+
 TEST(Rtsan, EveryEngineStatelessWithSwitching) {
     InferenceConfig config;
     config.inputs = {audio_tensor("audio_in", {1, 1, -1}, 256, 40)};

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "legato/dry_wet_mixer.hpp"
 #include "stream_support.hpp"
 
 namespace legato::test::scenarios {
@@ -203,6 +204,26 @@ inline Statistics oversized_blocks_and_unprepared_handler(const HostFactory& mak
     handler.prepare(realtime_host(64));
     stream(handler, make_signal(1, 20000), 0, make_prepared({1000, 4096, 64}, {}));
     return handler.statistics();
+}
+
+/// A plugin's audio callback: the dry signal pushed, process(), then the latency-aligned
+/// dry/wet mix with the mix moving every block. Returns the mixer's delay (the latency).
+inline std::size_t dry_wet_mix_around_process(const HostFactory& make_host) {
+    InferenceHandler handler(
+        make_config(make_custom_backend("window", window_model), 128, 16, 2, 1.0));
+    handler.prepare(realtime_host(256, true));
+    DryWetMixer mixer;
+    mixer.prepare(2, 256, handler.latency());
+    std::vector<float> left(256, 0.25F), right(256, -0.5F);
+    const float* dry[] = {left.data(), right.data()};
+    float* wet[] = {left.data(), right.data()};
+    stream(handler, make_signal(2, 20000), 0,
+           make_host({256, 100, 7}, [&](std::size_t call) {
+               mixer.push_dry(dry, 2, 100);
+               mixer.mix(wet, 2, 100, static_cast<float>(call % 5) * 0.25F);
+               if (call % 50 == 49) mixer.reset();
+           }));
+    return mixer.latency();
 }
 
 }  // namespace legato::test::scenarios

@@ -133,6 +133,12 @@ TEST_F(RealtimePurity, OversizedBlocksAndUnpreparedHandler) {
     EXPECT_GT(stats.oversized_blocks, 0u);
 }
 
+TEST_F(RealtimePurity, DryWetMixAroundProcess) {
+    Tally tally;
+    EXPECT_GT(scenarios::dry_wet_mix_around_process(guarded_host(tally)), 0u);
+    EXPECT_TRUE(NoViolations(tally.total));
+}
+
 // The guard itself can fail: a deliberate allocation inside the guarded region is counted.
 TEST_F(RealtimePurity, TheGuardCatchesAnAllocation) {
     InferenceHandler handler(make_config(make_bypass_backend(), 64, 0, 1, 1.0));

@@ -2,6 +2,7 @@
 // instances, earliest deadline first across handlers, explicit state feedback, wake strategies.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,16 @@
 
 namespace legato::test {
 namespace {
+
+// User + system CPU time of this process so far.
+double process_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 // A recursive filter y[n] = x[n] + 0.9 y[n-1] kept inside each model instance: any inference run
 // out of order, twice, or concurrently with another changes the output.
@@ -266,13 +277,18 @@ TEST(EarliestDeadlineFirst, NearDeadlineRunsBeforeAnEarlierSubmittedFarOne) {
     EXPECT_EQ(std::string(order.begin(), order.end()), "ACB");
 }
 
-TEST(WakeStrategies, PollingWorkersAreExactAndOnTime) {
+// Polling workers and napping (timer) workers: nobody posts a semaphore, the workers find the
+// work themselves; every hop is exact and on time.
+class WakeStrategies : public ::testing::TestWithParam<WakeStrategy> {};
+
+TEST_P(WakeStrategies, WorkersFindTheWorkAndAreExactAndOnTime) {
     ContextConfig pool;
     pool.worker_threads = 1;
-    pool.wake_strategy = WakeStrategy::poll;
-    pool.realtime_priority = false;  // a polling SCHED_FIFO thread would trip RT throttling
+    pool.wake_strategy = GetParam();
+    // A polling SCHED_FIFO thread would trip RT throttling; a napping one may be real-time.
+    pool.realtime_priority = GetParam() == WakeStrategy::timer;
     auto context = Context::create(pool);
-    EXPECT_EQ(context->info().wake_strategy, WakeStrategy::poll);
+    EXPECT_EQ(context->info().wake_strategy, GetParam());
     InferenceConfig config = make_config(make_custom_backend("w", window_model), 256, 149, 1,
                                          paced_max_inference_time_ms);
     expect_on_time([&] {
@@ -295,6 +311,71 @@ TEST(WakeStrategies, PollingWorkersAreExactAndOnTime) {
                   stats.substituted_frames);
         return PacedAttempt{stats.late_inferences, overruns};
     });
+}
+
+INSTANTIATE_TEST_SUITE_P(PollAndTimer, WakeStrategies,
+                         ::testing::Values(WakeStrategy::poll, WakeStrategy::timer),
+                         [](const auto& param_info) {
+                             return param_info.param == WakeStrategy::poll ? "poll" : "timer";
+                         });
+
+// WakeStrategy::timer: after timer_idle_timeout without work a worker stops napping and sleeps
+// on the semaphore; the next hop must wake it (a lost wake-up would leave it asleep for good),
+// and while asleep it uses no CPU.
+TEST(TimerWakeStrategy, WorkerAsleepAfterIdleTimeoutIsWokenByTheNextHop) {
+    std::atomic<int> runs{0};
+    auto backend = make_custom_backend(
+        "count", [&runs](std::span<const TensorView> in, std::span<const TensorView> out) {
+            std::copy(in[0].data.begin(), in[0].data.end(), out[0].data.begin());
+            runs.fetch_add(1);
+        });
+    ContextConfig pool;
+    pool.worker_threads = 1;
+    pool.wake_strategy = WakeStrategy::timer;
+    pool.timer_idle_timeout = std::chrono::milliseconds(5);
+    InferenceHandler handler(make_config(backend, 64), Context::create(pool));
+    HostConfig host;
+    host.max_block_size = 64;
+    handler.prepare(host);
+
+    std::vector<float> input(64, 0.5f), output(64);
+    const float* in = input.data();
+    float* out = output.data();
+    for (int pause = 0; pause < 5; ++pause) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));  // > the idle timeout
+        if (pause == 0) {
+            // Asleep, the pool costs nothing: under 5 % of a core over 200 ms (napping every
+            // 50 µs costs this VM about half a core).
+            const double before = process_cpu_seconds();
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            EXPECT_LT(process_cpu_seconds() - before, 0.010);
+        }
+        const int before = runs.load();
+        handler.process(&in, 1, &out, 1, 64);  // completes a hop: must wake the worker
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (runs.load() == before && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        ASSERT_GT(runs.load(), before) << "the sleeping worker was not woken after pause "
+                                       << pause;
+    }
+}
+
+TEST(WakeStrategiesConfig, TimerIdleTimeoutIsChecked) {
+    ContextConfig pool;
+    pool.wake_strategy = WakeStrategy::timer;
+    pool.timer_idle_timeout = std::chrono::milliseconds(60'001);
+    EXPECT_THROW(Context::create(pool), Error);
+    pool.timer_idle_timeout = std::chrono::milliseconds(5);  // never: allowed
+    EXPECT_NO_THROW(Context::create(pool));
+}
+
+TEST(WakeStrategiesConfig, TimerIntervalIsChecked) {
+    ContextConfig pool;
+    pool.wake_strategy = WakeStrategy::timer;
+    pool.timer_interval = std::chrono::microseconds(5);
+    EXPECT_THROW(Context::create(pool), Error);
+    pool.timer_interval = std::chrono::microseconds(20'000);
+    EXPECT_THROW(Context::create(pool), Error);
 }
 
 TEST(ContextInfo, ReportsThreadsAndRealtimeScheduling) {

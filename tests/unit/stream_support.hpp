@@ -158,10 +158,15 @@ struct HostSimulation {
     std::function<void(std::size_t call, std::size_t frames)> after_block;
     /// Wraps each process() call (e.g. an AudioThreadGuard check).
     std::function<void(const std::function<void()>&)> around_process;
-    /// Paced: counts host-side overruns (the simulated audio thread itself woke more than a
-    /// block late, e.g. the virtual machine was descheduled). Like an audio device after an
-    /// xrun, the host then restarts its period schedule instead of calling back to back.
+    /// Paced: counts host-side overruns: the simulated audio thread itself woke late by more
+    /// than `late_wake_tolerance_ms` (or a whole block), e.g. because the virtual machine was
+    /// descheduled. A late call submits its hops late while the next call comes on time, which
+    /// takes the delay out of the inference's time, exactly as a late device callback would;
+    /// Legato's latency cannot absorb it. After a block or more, like an audio device after an
+    /// xrun, the host restarts its period schedule instead of calling back to back.
     std::size_t* host_overruns = nullptr;
+    /// Normal wake-up jitter of a sleeping thread here is 0.05-0.3 ms (ASan included).
+    double late_wake_tolerance_ms = 1.0;
 };
 
 /// Streams `input` followed by `tail` frames of silence through `handler`; returns the output.
@@ -198,13 +203,16 @@ inline Signal stream(InferenceHandler& handler, const Signal& input, std::size_t
                                     static_cast<double>(position + frames) / host.sample_rate));
                 std::this_thread::sleep_until(due);
                 const auto overshoot = std::chrono::steady_clock::now() - due;
-                if (overshoot >
-                    std::chrono::duration<double>(static_cast<double>(frames) / host.sample_rate)) {
+                const std::chrono::duration<double> block_duration(static_cast<double>(frames) /
+                                                                   host.sample_rate);
+                const std::chrono::duration<double, std::milli> tolerance(
+                    host.late_wake_tolerance_ms);
+                if ((overshoot > block_duration || overshoot > tolerance) &&
+                    host.host_overruns != nullptr)
+                    ++*host.host_overruns;
+                if (overshoot > block_duration)
                     start +=
                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(overshoot);
-                    if (host.host_overruns != nullptr)
-                        ++*host.host_overruns;
-                }
             }
             for (std::size_t c = 0; c < channels; ++c) {
                 in_pointers[c] = padded[c].data() + position;
@@ -260,13 +268,19 @@ struct PacedAttempt {
 };
 
 /// Real-time assertions on a shared virtual machine. `attempt` runs a paced scenario. No
-/// unexpected outcome passes. Unexpected outcomes in an undisturbed attempt fail the test:
-/// Legato missed a deadline on its own. An attempt is disturbed if the hypervisor stole CPU time
-/// (the CI VMs lose 3-13 % of their time, in stalls of up to ~40 ms), the simulated host
-/// overran (missed its own period, an xrun), or an inference took longer than the declared
-/// maximum; disturbed attempts are retried, and if every attempt was disturbed the test is
-/// skipped, saying so.
+/// unexpected outcome passes: the test passes only on an attempt with none. An attempt is
+/// disturbed if the hypervisor stole CPU time (the CI VMs lose 3-13 % of their time, in stalls
+/// of up to ~40 ms), the simulated host woke late (HostSimulation::host_overruns), or an
+/// inference took longer than the declared maximum; disturbed attempts are retried, and if
+/// every attempt was disturbed the test is skipped, saying so.
+/// Unexpected outcomes in an undisturbed attempt mean Legato missed a deadline on its own, with
+/// one allowance: /proc/stat counts stolen time in 10 ms ticks, so a stall of a few ms often
+/// leaves the count unchanged (an ASan run in CI had three such
+/// attempts, each with a single late hop). One undisturbed attempt off time is retried, saying so;
+/// a second fails the test. A systematic miss (a wrong deadline, a lost wake-up) fails every
+/// attempt.
 inline void expect_on_time(const std::function<PacedAttempt()>& attempt, int max_attempts = 5) {
+    int unexplained = 0;
     for (int i = 1; i <= max_attempts; ++i) {
         const std::uint64_t stolen_before = stolen_ticks();
         const PacedAttempt result = attempt();
@@ -274,9 +288,17 @@ inline void expect_on_time(const std::function<PacedAttempt()>& attempt, int max
         if (result.unexpected == 0)
             return;
         if (stolen == 0 && result.host_overruns == 0 && !result.model_overran) {
+            if (++unexplained == 1 && i < max_attempts) {
+                std::printf(
+                    "attempt %d: %llu outcomes off time with no disturbance seen (a "
+                    "stall shorter than a steal tick?); retrying once\n",
+                    i, static_cast<unsigned long long>(result.unexpected));
+                continue;
+            }
             ADD_FAILURE() << result.unexpected << " outcomes off time on attempt " << i
                           << " with no CPU time stolen, no host overrun and every inference "
-                             "within its maximum time";
+                             "within its maximum time ("
+                          << unexplained << " such attempts)";
             return;
         }
         std::printf(

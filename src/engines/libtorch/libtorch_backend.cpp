@@ -16,7 +16,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "legato/error.hpp"
@@ -479,9 +481,133 @@ private:
     std::vector<c10::IValue> inputs_;  ///< Legato's input buffers, wrapped without a copy
 };
 
+// --- Describing a model (legato info) ------------------------------------------------------
+
+bool is_tensor_type(const c10::TypePtr& type) {
+    return type->isSubtypeOf(*c10::TensorType::get());
+}
+
+TensorDescription unshaped(std::string name, const c10::TypePtr& type) {
+    TensorDescription description;
+    description.name = std::move(name);
+    description.element_type = type->annotation_str();
+    return description;
+}
+
+// TorchScript keeps argument names and types but no shapes and no output names: inputs are the
+// leading tensor arguments (what the engine passes, by position), outputs are named by position.
+ModelDescription describe_method(const torch::jit::Module& module, const torch::jit::Method& method,
+                                 const std::string& where) {
+    ModelDescription description;
+    description.engine = "libtorch";
+    const c10::FunctionSchema& schema = method.function().getSchema();
+    // Written here rather than by FunctionSchema's operator<<, which prints self's class and
+    // tuples as "((Tensor, Tensor))".
+    std::string signature = method.name() + "(";
+    for (std::size_t i = 1; i < schema.arguments().size(); ++i)
+        signature += (i > 1 ? ", " : "") + schema.arguments()[i].type()->annotation_str() + " " +
+                     schema.arguments()[i].name();
+    signature += ") -> ";
+    std::vector<std::string> return_types;
+    for (const auto& value : schema.returns())
+        return_types.push_back(value.type()->annotation_str());
+    signature += return_types.size() == 1 ? return_types[0] : "(" + list_text(return_types) + ")";
+    description.format_details = "TorchScript method " + signature;
+
+    const auto& arguments = schema.arguments();
+    // True while in the leading tensor arguments.
+    bool passed = true;
+    for (std::size_t i = 1; i < arguments.size(); ++i) {  // 0 is self
+        const auto& argument = arguments[i];
+        passed = passed && is_tensor_type(argument.type());
+        if (passed) {
+            description.inputs.push_back(unshaped(argument.name(), argument.type()));
+        } else if (!argument.default_value()) {
+            description.notes.push_back(where + " argument '" + argument.name() + "' is " +
+                                        argument.type()->annotation_str() +
+                                        " without a default: the libtorch engine passes only "
+                                        "float tensors, by position, so it cannot run this method");
+        } else {
+            description.notes.push_back("argument '" + argument.name() + "' (" +
+                                        argument.type()->annotation_str() +
+                                        ") keeps its default: the libtorch engine passes only "
+                                        "the leading tensor arguments");
+        }
+    }
+
+    const auto& returns = schema.returns();
+    const c10::TypePtr type = returns.size() == 1 ? returns[0].type() : c10::TypePtr();
+    const std::string type_text = type ? type->annotation_str() : signature;
+    bool supported = type != nullptr;
+    if (type && is_tensor_type(type)) {
+        description.outputs.push_back(unshaped("output", type));
+    } else if (const auto tuple = type ? type->cast<c10::TupleType>() : nullptr) {
+        for (std::size_t i = 0; i < tuple->elements().size(); ++i) {
+            const auto& element = tuple->elements()[i];
+            supported = supported && is_tensor_type(element);
+            description.outputs.push_back(unshaped("output_" + std::to_string(i), element));
+        }
+    } else if (const auto list = type ? type->cast<c10::ListType>() : nullptr) {
+        supported = is_tensor_type(list->getElementType());
+        description.outputs.push_back(unshaped("outputs", type));
+        description.notes.push_back(where + " returns " + type_text +
+                                    ": how many outputs it gives is known only when it runs");
+    } else if (type) {
+        supported = type->kind() == c10::TypeKind::AnyType;
+        description.outputs.push_back(unshaped("output", type));
+    }
+    if (!supported)
+        description.notes.push_back(where + " returns " + type_text +
+                                    "; the libtorch engine needs a Tensor, or a tuple or list of "
+                                    "tensors");
+
+    description.notes.push_back(
+        "TorchScript keeps no tensor shapes or element types: take the shapes from the model's "
+        "documentation or training code (the engine passes float32 tensors by position and "
+        "matches outputs by position)");
+    std::vector<std::string> buffers;
+    for (const auto& buffer : module.named_buffers(/*recurse=*/true))
+        buffers.push_back(buffer.name + " " + shape_text(buffer.value.sizes()));
+    if (!buffers.empty())
+        description.notes.push_back(
+            "the module has buffers (" + list_text(buffers) +
+            "); if the method changes them, the model keeps state between runs: set "
+            "\"stateful\": true to carry it, false to start every run from the loaded values");
+    std::vector<std::string> methods;
+    for (const auto& other : module.get_methods())
+        methods.push_back(other.name());
+    if (methods.size() > 1)
+        description.notes.push_back("methods (entry points): " + list_text(methods));
+    return description;
+}
+
 class LibTorchBackend final : public Backend {
 public:
     std::string name() const override { return "libtorch"; }
+
+    ModelDescription describe(const ModelSource& model, std::string_view entry_point) override {
+        const std::string method_name = entry_point.empty() ? "forward" : std::string(entry_point);
+        const std::string where = model.describe() + " method '" + method_name + "'";
+        try {
+            // The same archive checks as loading for inference (load_module).
+            const torch::jit::Module module = load_module(model);
+            const auto method = module.find_method(method_name);
+            if (!method) {
+                std::vector<std::string> names;
+                for (const auto& other : module.get_methods())
+                    names.push_back(other.name());
+                throw Error(
+                    model.describe() + " has no method '" + method_name +
+                    "'; its methods: " + (names.empty() ? std::string("none") : list_text(names)));
+            }
+            return describe_method(module, *method, where);
+        } catch (const Error&) {
+            throw;
+        } catch (const std::exception& e) {  // anything LibTorch throws past the checks
+            throw Error(model.describe() + ": " + message_of(e));
+        }
+    }
+
     std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) override {
         try {
             return std::make_unique<LibTorchInstance>(setup);

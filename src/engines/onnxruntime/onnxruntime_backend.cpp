@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -224,6 +226,78 @@ void check_covered(const std::vector<ModelTensor>& model_tensors, std::span<cons
     }
 }
 
+// --- Describing a model (legato info) ------------------------------------------------------
+
+std::string value_kind(ONNXType type) {
+    switch (type) {
+        case ONNX_TYPE_SEQUENCE:
+            return "sequence";
+        case ONNX_TYPE_MAP:
+            return "map";
+        case ONNX_TYPE_OPTIONAL:
+            return "optional";
+        case ONNX_TYPE_SPARSETENSOR:
+            return "sparse tensor";
+        default:
+            return "unknown";
+    }
+}
+
+TensorDescription to_description(const ModelTensor& tensor, const char* kind,
+                                 std::vector<std::string>& notes) {
+    TensorDescription description;
+    description.name = tensor.name;
+    if (!tensor.is_tensor) {
+        description.element_type = value_kind(tensor.onnx_type);
+        notes.push_back(std::string(kind) + " '" + tensor.name + "' is " +
+                        onnx_type_name(tensor.onnx_type) +
+                        ", not a tensor: Legato cannot exchange it");
+        return description;
+    }
+    description.shape = tensor.shape;
+    for (auto& dim : description.shape)
+        dim = dim < 0 ? -1 : dim;
+    description.shape_known = true;
+    description.element_type = type_name(tensor.type);
+    // Only tensors with a named dimension carry names (fixed ones have "").
+    if (std::any_of(tensor.symbols.begin(), tensor.symbols.end(),
+                    [](const std::string& symbol) { return !symbol.empty(); }))
+        description.dimension_names = tensor.symbols;
+    if (tensor.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+        notes.push_back(std::string(kind) + " '" + tensor.name + "' is " +
+                        description.element_type +
+                        ": Legato exchanges float32 tensors only, so this model cannot run "
+                        "unchanged");
+    return description;
+}
+
+std::string format_details(const Ort::Session& session, std::vector<std::string>& notes) {
+    Ort::AllocatorWithDefaultOptions allocator;
+    const Ort::ModelMetadata metadata = session.GetModelMetadata();
+    const std::string producer = metadata.GetProducerNameAllocated(allocator).get();
+    const std::string graph = metadata.GetGraphNameAllocated(allocator).get();
+    const std::string domain = metadata.GetDomainAllocated(allocator).get();
+    const std::string description = metadata.GetDescriptionAllocated(allocator).get();
+    std::string text = "ONNX model";
+    if (!producer.empty())
+        text += " from " + producer;
+    if (!graph.empty())
+        text += ", graph '" + graph + "'";
+    if (!domain.empty())
+        text += ", domain '" + domain + "'";
+    // Unset in most files (ONNX Runtime then reports INT64_MAX).
+    if (const std::int64_t version = metadata.GetVersion();
+        version > 0 && version != std::numeric_limits<std::int64_t>::max())
+        text += ", model version " + std::to_string(version);
+    if (!description.empty())
+        text += ": " + description;
+    text += " (read by ONNX Runtime " + runtime_version() + ")";
+    for (const auto& key : metadata.GetCustomMetadataMapKeysAllocated(allocator))
+        notes.push_back(std::string("metadata ") + key.get() + " = " +
+                        metadata.LookupCustomMetadataMapAllocated(key.get(), allocator).get());
+    return text;
+}
+
 class OnnxRuntimeInstance final : public ModelInstance {
 public:
     OnnxRuntimeInstance(const InstanceSetup& setup, const OnnxRuntimeOptions& options)
@@ -338,6 +412,42 @@ public:
         } catch (const Ort::Exception& e) {
             // Anything ONNX Runtime refuses beyond loading (binding, introspection).
             throw Error("ONNX Runtime refused model " + setup.model.describe() + ": " + e.what());
+        }
+    }
+
+    ModelDescription describe(const ModelSource& model, std::string_view entry_point) override {
+        if (!entry_point.empty())
+            throw Error(
+                "ONNX models have one graph and no entry points; entry_point must be "
+                "empty, got '" +
+                std::string(entry_point) + "'");
+        const std::string described = model.describe();
+        const std::shared_ptr<Ort::Env> env = shared_env();
+        try {
+            // Loaded as for inference, so that a model that describes also loads (operators
+            // are resolved while the session is made).
+            Ort::SessionOptions options;
+            options.SetIntraOpNumThreads(1);
+            options.SetInterOpNumThreads(1);
+            options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
+            const Ort::Session session = open_session(*env, model, options, described);
+            Ort::AllocatorWithDefaultOptions allocator;
+            ModelDescription description;
+            description.engine = name();
+            description.format_details = format_details(session, description.notes);
+            for (std::size_t i = 0; i < session.GetInputCount(); ++i)
+                description.inputs.push_back(to_description(
+                    describe_tensor(session.GetInputNameAllocated(i, allocator).get(),
+                                    session.GetInputTypeInfo(i)),
+                    "input", description.notes));
+            for (std::size_t i = 0; i < session.GetOutputCount(); ++i)
+                description.outputs.push_back(to_description(
+                    describe_tensor(session.GetOutputNameAllocated(i, allocator).get(),
+                                    session.GetOutputTypeInfo(i)),
+                    "output", description.notes));
+            return description;
+        } catch (const Ort::Exception& e) {
+            throw Error("ONNX Runtime refused model " + described + ": " + e.what());
         }
     }
 

@@ -3,6 +3,7 @@
 
 #include <tensorflow/lite/c/c_api.h>
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -84,6 +86,42 @@ public:
 private:
     std::string text_;
 };
+
+struct InterpreterDelete {
+    void operator()(TfLiteInterpreter* interpreter) const { TfLiteInterpreterDelete(interpreter); }
+};
+using Interpreter = std::unique_ptr<TfLiteInterpreter, InterpreterDelete>;
+
+// An interpreter whose messages go to `reporter`, or legato::Error with what the runtime said.
+Interpreter create_interpreter(const TfLiteModel* model, int threads, Reporter& reporter) {
+    TfLiteInterpreterOptions* options = TfLiteInterpreterOptionsCreate();
+    if (options == nullptr)
+        throw Error("TensorFlow Lite could not create interpreter options");
+    TfLiteInterpreterOptionsSetNumThreads(options, threads);
+    TfLiteInterpreterOptionsSetErrorReporter(options, &Reporter::report, &reporter);
+    Interpreter interpreter(TfLiteInterpreterCreate(model, options));
+    TfLiteInterpreterOptionsDelete(options);
+    if (interpreter != nullptr)
+        return interpreter;
+    const std::string& report = reporter.text();
+    // An operator (version) the runtime does not know: the model was converted for a newer
+    // TensorFlow Lite.
+    if (report.find("Registration failed") != std::string::npos ||
+        report.find("Didn't find op") != std::string::npos)
+        throw Error("the model needs a newer TensorFlow Lite than this runtime (" +
+                    runtime_version() + "): " + report);
+    throw Error("TensorFlow Lite could not build an interpreter for the model: " +
+                reporter.quoted());
+}
+
+// The runtime builds interpreters with unresolved custom operators and fails them only when
+// tensors are allocated: the message for that case, or "" for other failures.
+std::string custom_operator_problem(const Reporter& reporter) {
+    if (reporter.text().find("unresolved custom op") == std::string::npos)
+        return {};
+    return "the model uses a custom operator this TensorFlow Lite runtime (" + runtime_version() +
+           ") does not have: " + reporter.text();
+}
 
 // A loaded model: shared by the instances of one backend that load the same file or bytes (each
 // has its own interpreter). Models built from memory read the bytes in place, so the bytes
@@ -161,10 +199,6 @@ bool same_source(const LoadedModel& loaded, const ModelSource& source) {
            std::filesystem::last_write_time(source.path, ec) == loaded.modified && !ec;
 }
 
-struct InterpreterDelete {
-    void operator()(TfLiteInterpreter* interpreter) const { TfLiteInterpreterDelete(interpreter); }
-};
-
 struct Binding {
     TfLiteTensor* tensor = nullptr;  // inputs
     const TfLiteTensor* output = nullptr;
@@ -180,7 +214,7 @@ public:
         if (!setup.entry_point.empty())
             throw Error("entry_point '" + std::string(setup.entry_point) +
                         "': TensorFlow Lite models have one entry point; leave it empty");
-        create_interpreter(threads);
+        interpreter_ = create_interpreter(model_->model, threads, *reporter_);
         bind_inputs(setup.inputs);
         allocate(setup.inputs);
         bind_outputs(setup.outputs);
@@ -221,27 +255,6 @@ public:
     }
 
 private:
-    void create_interpreter(int threads) {
-        TfLiteInterpreterOptions* options = TfLiteInterpreterOptionsCreate();
-        if (options == nullptr)
-            throw Error("TensorFlow Lite could not create interpreter options");
-        TfLiteInterpreterOptionsSetNumThreads(options, threads);
-        TfLiteInterpreterOptionsSetErrorReporter(options, &Reporter::report, reporter_.get());
-        interpreter_.reset(TfLiteInterpreterCreate(model_->model, options));
-        TfLiteInterpreterOptionsDelete(options);
-        if (interpreter_ != nullptr)
-            return;
-        const std::string& report = reporter_->text();
-        // An operator (version) the runtime does not know: the model was converted for a newer
-        // TensorFlow Lite.
-        if (report.find("Registration failed") != std::string::npos ||
-            report.find("Didn't find op") != std::string::npos)
-            throw Error("the model needs a newer TensorFlow Lite than this runtime (" +
-                        runtime_version() + "): " + report);
-        throw Error("TensorFlow Lite could not build an interpreter for the model: " +
-                    reporter_->quoted());
-    }
-
     std::string model_tensors() const {
         auto list = [](std::int32_t count, auto get) {
             std::string text;
@@ -322,10 +335,8 @@ private:
         }
         reporter_->clear();
         if (TfLiteInterpreterAllocateTensors(interpreter_.get()) != kTfLiteOk) {
-            // The runtime builds interpreters with unresolved custom ops and fails them here.
-            if (reporter_->text().find("unresolved custom op") != std::string::npos)
-                throw Error("the model uses a custom operator this TensorFlow Lite runtime (" +
-                            runtime_version() + ") does not have: " + reporter_->text());
+            if (const std::string problem = custom_operator_problem(*reporter_); !problem.empty())
+                throw Error(problem);
             std::string shapes;
             for (const auto& text : resized_)
                 shapes += (shapes.empty() ? "" : ", ") + text;
@@ -374,7 +385,7 @@ private:
     std::shared_ptr<LoadedModel> model_;
     std::unique_ptr<Reporter> reporter_;  // its address is registered with the interpreter
     // Declared after reporter_ and model_, which it uses: destroyed before them.
-    std::unique_ptr<TfLiteInterpreter, InterpreterDelete> interpreter_;
+    Interpreter interpreter_;
     bool stateful_;
     std::vector<Binding> inputs_;
     std::vector<std::int32_t> input_indices_;
@@ -390,6 +401,62 @@ public:
 
     std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) override {
         return std::make_unique<TFLiteInstance>(model_for(setup.model), setup, options_.threads);
+    }
+
+    ModelDescription describe(const ModelSource& model, std::string_view entry_point) override {
+        if (!entry_point.empty())
+            throw Error("entry_point '" + std::string(entry_point) +
+                        "': TensorFlow Lite models have one entry point; leave it empty");
+        // The same checks as loading: the model's structure before TFLite sees it, then an
+        // interpreter with allocated tensors (which is where unknown custom operators fail).
+        const std::shared_ptr<LoadedModel> loaded = load_model(model);
+        const std::string described = model.describe();
+        Reporter reporter;
+        Interpreter interpreter;
+        try {
+            interpreter = create_interpreter(loaded->model, 1, reporter);
+        } catch (const Error& e) {
+            throw Error(described + ": " + e.what());
+        }
+        reporter.clear();
+        if (TfLiteInterpreterAllocateTensors(interpreter.get()) != kTfLiteOk) {
+            const std::string problem = custom_operator_problem(reporter);
+            throw Error(described + ": " +
+                        (problem.empty() ? "TensorFlow Lite cannot allocate the model's tensors: " +
+                                               reporter.quoted()
+                                         : problem));
+        }
+        ModelDescription description;
+        description.engine = name();
+        description.format_details =
+            "TensorFlow Lite flatbuffer (read by TensorFlow Lite " + runtime_version() + ")";
+        auto add = [&](const TfLiteTensor* tensor, const char* kind,
+                       std::vector<TensorDescription>& into) {
+            TensorDescription tensor_description;
+            tensor_description.name = tensor_name(tensor);
+            tensor_description.shape = tensor_dims(tensor);
+            tensor_description.shape_known = true;
+            std::string type = type_name(TfLiteTensorType(tensor));
+            for (char& c : type)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            tensor_description.element_type = type;
+            if (TfLiteTensorType(tensor) != kTfLiteFloat32)
+                description.notes.push_back(std::string(kind) + " '" + tensor_description.name +
+                                            "' is " + type +
+                                            ": Legato exchanges float32 tensors only, so this "
+                                            "model cannot run unchanged");
+            into.push_back(std::move(tensor_description));
+        };
+        for (std::int32_t i = 0; i < TfLiteInterpreterGetInputTensorCount(interpreter.get()); ++i)
+            add(TfLiteInterpreterGetInputTensor(interpreter.get(), i), "input", description.inputs);
+        for (std::int32_t i = 0; i < TfLiteInterpreterGetOutputTensorCount(interpreter.get()); ++i)
+            add(TfLiteInterpreterGetOutputTensor(interpreter.get(), i), "output",
+                description.outputs);
+        description.notes.push_back(
+            "TensorFlow Lite files keep the concrete shapes the model was converted for; Legato "
+            "resizes the inputs to the config's shapes at load (e.g. the time dimension to "
+            "past_context + hop)");
+        return description;
     }
 
 private:
