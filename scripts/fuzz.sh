@@ -5,10 +5,18 @@
 # project's models. Exits non-zero on any crash, sanitizer report, leak, timeout or
 # out-of-memory; the offending input is left in build/fuzz/artifacts/.
 #
+# LEGATO_FUZZ_SEED (default 0: a random seed each run, printed by libFuzzer as "Seed:") repeats
+# a run's first mutations, e.g. a CI run's, starting from the seed models alone. Runs are not
+# exactly repeatable: coverage from the engine and worker threads varies with timing. Crashes
+# found go to fuzz/regressions/<target>/ with their fix.
+#
 #   scripts/fuzz.sh [SECONDS]
+#   LEGATO_FUZZ_SEED=1234 scripts/fuzz.sh 60
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
+seed="${LEGATO_FUZZ_SEED:-0}"
+[[ $seed =~ ^[0-9]+$ ]] || { echo "[fuzz] LEGATO_FUZZ_SEED must be a number, got '$seed'" >&2; exit 2; }
 build=build/fuzz
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
@@ -29,6 +37,10 @@ for target in config json onnxruntime libtorch tflite; do
         "$binary" "fuzz/regressions/$target"/* 2>&1 | tail -n 3
     fi
     corpus="$build/corpus/$target"
+    if ((seed != 0)); then
+        corpus="$build/corpus-seed$seed/$target"
+        rm -rf "$corpus"
+    fi
     seeds="$build/seeds/$target"
     rm -rf "$seeds" && mkdir -p "$corpus" "$seeds"
     case $target in
@@ -37,14 +49,16 @@ for target in config json onnxruntime libtorch tflite; do
         libtorch) cp models/*.pt models/bad/*.pt "$seeds"/ ;;
         tflite) cp models/*.tflite models/bad/*.tflite "$seeds"/ ;;
     esac
-    echo "[fuzz] $target: ${seconds} s"
-    "$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
+    if ((seed != 0)); then echo "[fuzz] $target: ${seconds} s, seed $seed"; else echo "[fuzz] $target: ${seconds} s"; fi
+    "$binary" -seed="$seed" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" "$corpus" "$seeds" \
         >"$build/$target.log" 2>&1 || {
         tail -n 60 "$build/$target.log"
+        grep -m1 "INFO: Seed:" "$build/$target.log" || true
         echo "[fuzz] $target: FAILED (input in $build/artifacts/, log in $build/$target.log)"
         exit 1
     }
+    grep -m1 "INFO: Seed:" "$build/$target.log" || true
     grep -E "stat::number_of_executed_units|cov:" "$build/$target.log" | tail -n 2
 done
 echo "[fuzz] all targets clean"

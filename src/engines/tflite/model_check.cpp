@@ -1,6 +1,10 @@
 #include "model_check.hpp"
 
+#include <cstring>
+#include <initializer_list>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "tflite_schema_generated.h"  // flatc --cpp of the TFLite schema (see CMakeLists.txt)
 
@@ -42,10 +46,161 @@ std::string index_problem(const flatbuffers::Vector<std::int32_t>* indices, std:
         if (index == -1 && optional_allowed)
             continue;
         if (index < 0 || static_cast<std::size_t>(index) >= tensors)
-            return what + " tensor " + std::to_string(index) + " does not exist (the subgraph has " +
-                   std::to_string(tensors) + " tensors)";
+            return what + " tensor " + std::to_string(index) +
+                   " does not exist (the subgraph has " + std::to_string(tensors) + " tensors)";
     }
     return {};
+}
+
+// The constant int32 data of tensor `index`, if it has any (shape and block-size inputs).
+std::optional<std::vector<std::int32_t>> constant_int32(const tflite::Model* model,
+                                                        const tflite::SubGraph* subgraph,
+                                                        std::int32_t index) {
+    if (index < 0)
+        return std::nullopt;
+    const tflite::Tensor* tensor =
+        subgraph->tensors()->Get(static_cast<flatbuffers::uoffset_t>(index));
+    if (tensor->type() != tflite::TensorType_INT32)
+        return std::nullopt;
+    const tflite::Buffer* buffer = model->buffers()->Get(tensor->buffer());
+    const auto* content = buffer ? buffer->data() : nullptr;
+    if (content == nullptr || content->size() == 0)
+        return std::nullopt;
+    std::vector<std::int32_t> values(content->size() / sizeof(std::int32_t));
+    std::memcpy(values.data(), content->data(), values.size() * sizeof(std::int32_t));
+    return values;
+}
+
+std::int32_t input_index(const tflite::Operator* op, flatbuffers::uoffset_t k) {
+    return op->inputs() && op->inputs()->size() > k ? op->inputs()->Get(k) : -1;
+}
+
+std::string positive(const char* field, std::int32_t value) {
+    return value >= 1
+               ? std::string{}
+               : std::string(field) + " is " + std::to_string(value) + ", must be at least 1";
+}
+
+std::string first_problem(std::initializer_list<std::string> problems) {
+    for (const auto& p : problems)
+        if (!p.empty())
+            return p;
+    return {};
+}
+
+// Operator parameters TensorFlow Lite 2.2 divides by without checking them (strides, filter and
+// block sizes, split counts, reshape targets, integer divisors): a zero crashes the process with
+// SIGFPE while it prepares or runs the model. Absent or mistyped options reach most kernels as
+// zeros (a pooling operator without Pool2DOptions crashes), so they must be there. Found by
+// fuzzing; fuzz/regressions/tflite/ holds one model per rule that crashed TFLite itself.
+std::string operator_problem(const tflite::Model* model, const tflite::SubGraph* subgraph,
+                             const tflite::Operator* op, tflite::BuiltinOperator code) {
+    const auto missing = [&](const char* options) {
+        return std::string(tflite::EnumNameBuiltinOperator(code)) + " lacks its " + options;
+    };
+    const auto with_name = [&](const std::string& problem) {
+        return problem.empty() ? problem
+                               : std::string(tflite::EnumNameBuiltinOperator(code)) + " " + problem;
+    };
+    switch (code) {
+        case tflite::BuiltinOperator_CONV_2D: {
+            // Without options TFLite 2.2 gives CONV_2D working defaults (unlike the others).
+            const auto* o = op->builtin_options_as_Conv2DOptions();
+            if (o == nullptr)
+                return {};
+            return with_name(first_problem(
+                {positive("stride_w", o->stride_w()), positive("stride_h", o->stride_h()),
+                 positive("dilation_w_factor", o->dilation_w_factor()),
+                 positive("dilation_h_factor", o->dilation_h_factor())}));
+        }
+        case tflite::BuiltinOperator_DEPTHWISE_CONV_2D: {
+            const auto* o = op->builtin_options_as_DepthwiseConv2DOptions();
+            if (o == nullptr)
+                return missing("DepthwiseConv2DOptions");
+            return with_name(first_problem(
+                {positive("stride_w", o->stride_w()), positive("stride_h", o->stride_h()),
+                 positive("dilation_w_factor", o->dilation_w_factor()),
+                 positive("dilation_h_factor", o->dilation_h_factor())}));
+        }
+        case tflite::BuiltinOperator_TRANSPOSE_CONV: {
+            const auto* o = op->builtin_options_as_TransposeConvOptions();
+            if (o == nullptr)
+                return missing("TransposeConvOptions");
+            return with_name(first_problem(
+                {positive("stride_w", o->stride_w()), positive("stride_h", o->stride_h())}));
+        }
+        case tflite::BuiltinOperator_AVERAGE_POOL_2D:
+        case tflite::BuiltinOperator_MAX_POOL_2D:
+        case tflite::BuiltinOperator_L2_POOL_2D: {
+            const auto* o = op->builtin_options_as_Pool2DOptions();
+            if (o == nullptr)
+                return missing("Pool2DOptions");
+            return with_name(first_problem({positive("stride_w", o->stride_w()),
+                                            positive("stride_h", o->stride_h()),
+                                            positive("filter_width", o->filter_width()),
+                                            positive("filter_height", o->filter_height())}));
+        }
+        case tflite::BuiltinOperator_SPACE_TO_DEPTH: {
+            const auto* o = op->builtin_options_as_SpaceToDepthOptions();
+            if (o == nullptr)
+                return missing("SpaceToDepthOptions");
+            return with_name(positive("block_size", o->block_size()));
+        }
+        case tflite::BuiltinOperator_DEPTH_TO_SPACE: {
+            const auto* o = op->builtin_options_as_DepthToSpaceOptions();
+            if (o == nullptr)
+                return missing("DepthToSpaceOptions");
+            return with_name(positive("block_size", o->block_size()));
+        }
+        case tflite::BuiltinOperator_SPLIT: {
+            const auto* o = op->builtin_options_as_SplitOptions();
+            if (o == nullptr)
+                return missing("SplitOptions");
+            return with_name(positive("num_splits", o->num_splits()));
+        }
+        case tflite::BuiltinOperator_SPLIT_V: {
+            const auto* o = op->builtin_options_as_SplitVOptions();
+            if (o == nullptr)
+                return missing("SplitVOptions");
+            return with_name(positive("num_splits", o->num_splits()));
+        }
+        case tflite::BuiltinOperator_RESHAPE: {
+            // The target shape comes from the shape input when it is constant, else the options.
+            std::vector<std::int32_t> target;
+            if (auto values = constant_int32(model, subgraph, input_index(op, 1)))
+                target = std::move(*values);
+            else if (const auto* o = op->builtin_options_as_ReshapeOptions();
+                     o != nullptr && o->new_shape() != nullptr)
+                target.assign(o->new_shape()->begin(), o->new_shape()->end());
+            int stretch = 0;
+            for (const std::int32_t d : target) {
+                if (d == -1 && ++stretch == 1)
+                    continue;
+                if (d < 1)
+                    return std::string("RESHAPE target shape has a dimension ") +
+                           std::to_string(d) + " (each must be at least 1, one may be -1)";
+            }
+            return {};
+        }
+        case tflite::BuiltinOperator_SPACE_TO_BATCH_ND:
+        case tflite::BuiltinOperator_BATCH_TO_SPACE_ND:
+            if (auto block = constant_int32(model, subgraph, input_index(op, 1)))
+                for (const std::int32_t b : *block)
+                    if (b < 1)
+                        return with_name("block_shape has an entry " + std::to_string(b) +
+                                         ", must be at least 1");
+            return {};
+        case tflite::BuiltinOperator_DIV:
+        case tflite::BuiltinOperator_FLOOR_DIV:
+        case tflite::BuiltinOperator_FLOOR_MOD:
+            if (auto divisor = constant_int32(model, subgraph, input_index(op, 1)))
+                for (const std::int32_t d : *divisor)
+                    if (d == 0)
+                        return with_name("divides by a constant integer 0");
+            return {};
+        default:
+            return {};
+    }
 }
 
 }  // namespace
@@ -89,9 +244,11 @@ std::string model_problem(const std::uint8_t* data, std::size_t size) {
             if (const auto* shape = tensor->shape()) {
                 for (flatbuffers::uoffset_t d = 0; d < shape->size(); ++d) {
                     const std::int32_t dim = shape->Get(d);
-                    if (dim < 0)
+                    // Empty tensors reach divisions by a dimension in TFLite's kernels
+                    // (FULLY_CONNECTED's batch size); no audio model declares one.
+                    if (dim < 1)
                         return tensor_where + ": dimension " + std::to_string(d) + " is " +
-                               std::to_string(dim);
+                               std::to_string(dim) + " (every dimension must be at least 1)";
                     elements *= static_cast<std::uint64_t>(dim);
                     if (elements > max_tensor_bytes)
                         return tensor_where + " is larger than 2^31 elements";
@@ -105,8 +262,7 @@ std::string model_problem(const std::uint8_t* data, std::size_t size) {
             // A constant tensor's data must be exactly its size: TFLite reads it unchecked.
             // Sparse constants (TFLite 2.2's `sparsity`, vtable slot 16, newer than the schema
             // compiled here) hold less and are checked by TFLite itself.
-            const bool sparse =
-                reinterpret_cast<const flatbuffers::Table*>(tensor)->CheckField(16);
+            const bool sparse = reinterpret_cast<const flatbuffers::Table*>(tensor)->CheckField(16);
             if (content != nullptr && content->size() > 0 && bytes_per > 0 && !sparse &&
                 content->size() != elements * bytes_per)
                 return tensor_where + ": constant data of " + std::to_string(content->size()) +
@@ -126,6 +282,12 @@ std::string model_problem(const std::uint8_t* data, std::size_t size) {
             if (std::string p = index_problem(op->outputs(), count, false, "output"); !p.empty())
                 return op_where + ": " + p;
             if (std::string p = index_problem(op->intermediates(), count, false, "intermediate");
+                !p.empty())
+                return op_where + ": " + p;
+            const tflite::OperatorCode* opcode = model->operator_codes()->Get(op->opcode_index());
+            if (opcode == nullptr)
+                return op_where + ": its operator code is empty";
+            if (std::string p = operator_problem(model, subgraph, op, opcode->builtin_code());
                 !p.empty())
                 return op_where + ": " + p;
         }

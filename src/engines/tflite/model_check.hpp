@@ -1,7 +1,8 @@
 #pragma once
 // Structural checks of a .tflite flatbuffer that TensorFlow Lite 2.2 does not make before
 // trusting the model: it dereferences absent tables (a model without subgraphs crashes
-// TfLiteInterpreterCreate) and indexes tensors and buffers without bounds checks. Found by
+// TfLiteInterpreterCreate), indexes tensors and buffers without bounds checks and divides by
+// operator parameters and tensor dimensions it never checks for zero. Found by
 // fuzzing (fuzz/fuzz_model.cpp); every rule here has a regression input in
 // fuzz/regressions/tflite/.
 
