@@ -87,30 +87,11 @@ void run(const Options& o, std::size_t count) {
     std::vector<float> output(o.block);
     std::vector<float> call_us(periods * count);  // allocated before the audio thread starts
     std::vector<float> callback_us(periods);
-    std::size_t host_overruns = 0;
-    std::size_t done = 0;  // periods processed: fewer than planned if overruns used up the time
-    bool realtime = false;
     const std::uint64_t stolen_before = legato::tools::stolen_ticks();
 
-    std::thread audio([&] {
-        realtime = o.priority > 0 && legato::tools::make_current_thread_realtime(o.priority);
-        const auto period = std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(static_cast<double>(o.block) / o.sample_rate));
-        const auto start = Clock::now();
-        const auto stop = start + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(o.seconds));
-        auto next = start + period;
-        for (std::size_t p = 0; p < periods; ++p) {
-            std::this_thread::sleep_until(next);
-            const auto woke = Clock::now();
-            if (woke > stop + period)  // overruns restarted the schedule: the time is up
-                break;
-            done = p + 1;
-            if (woke - next > period) {  // the audio thread itself was a period late (an xrun)
-                ++host_overruns;
-                next = woke;  // a device restarts its schedule after an xrun
-            }
-            next += period;
+    const legato::tools::PacedRun paced = legato::tools::run_paced(
+        o.block, o.sample_rate, o.seconds, periods, o.priority,
+        [&](std::size_t p, Clock::time_point woke) {
             const std::size_t offset = p * o.block % loop;
             auto before = woke;
             for (std::size_t h = 0; h < count; ++h) {
@@ -123,9 +104,10 @@ void run(const Options& o, std::size_t count) {
                 before = after;
             }
             callback_us[p] = std::chrono::duration<float, std::micro>(before - woke).count();
-        }
-    });
-    audio.join();
+        });
+    const std::size_t host_overruns = paced.host_overruns;
+    const std::size_t done = paced.periods;
+    const bool realtime = paced.realtime;
 
     std::uint64_t inferences = 0, late = 0, failed = 0;
     double worst_inference = 0.0;

@@ -355,29 +355,11 @@ PacedMeasurement run_paced(const InferenceConfig& config, std::size_t engine_ind
     // Everything the audio thread writes is allocated before it starts.
     std::vector<double> call_us(periods * options.handlers);
     std::vector<double> callback_us(periods);
-    std::size_t done = 0;
     const std::uint64_t steal_before = tools::stolen_ticks();
 
-    std::thread audio([&] {
-        m.realtime_audio_thread = options.audio_priority > 0 &&
-                                  tools::make_current_thread_realtime(options.audio_priority);
-        const auto period = std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(static_cast<double>(block) / options.sample_rate));
-        const auto begin = Clock::now();
-        const auto stop = begin + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(options.seconds));
-        auto next = begin + period;
-        for (std::size_t p = 0; p < periods; ++p) {
-            std::this_thread::sleep_until(next);
-            const auto woke = Clock::now();
-            if (woke > stop + period)  // overruns restarted the schedule: the time is up
-                break;
-            done = p + 1;
-            if (woke - next > period) {  // the audio thread itself was a period late (an xrun)
-                ++m.host_overruns;
-                next = woke;  // a device restarts its schedule after an xrun
-            }
-            next += period;
+    const tools::PacedRun run = tools::run_paced(
+        block, options.sample_rate, options.seconds, periods, options.audio_priority,
+        [&](std::size_t p, Clock::time_point woke) {
             const std::size_t offset = p * block % loop;
             auto before = woke;
             for (std::size_t h = 0; h < options.handlers; ++h) {
@@ -391,9 +373,10 @@ PacedMeasurement run_paced(const InferenceConfig& config, std::size_t engine_ind
                 before = after;
             }
             callback_us[p] = std::chrono::duration<double, std::micro>(before - woke).count();
-        }
-    });
-    audio.join();
+        });
+    m.realtime_audio_thread = run.realtime;
+    m.host_overruns = run.host_overruns;
+    const std::size_t done = run.periods;
 
     m.steal_ticks = tools::stolen_ticks() - steal_before;
     m.periods = done;

@@ -6,11 +6,13 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace legato::tools {
@@ -70,6 +72,50 @@ inline bool make_current_thread_realtime(int priority) {
     sched_param param{};
     param.sched_priority = priority;
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
+}
+
+/// What a paced audio thread did.
+struct PacedRun {
+    std::size_t periods = 0;  ///< periods processed: fewer than planned if xruns used up the time
+    std::size_t host_overruns = 0;  ///< wake-ups more than a period late (the host's own xruns)
+    bool realtime = false;          ///< the thread got SCHED_FIFO `priority`
+};
+
+/// [setup thread] Plays a device's audio thread: a new thread (SCHED_FIFO `priority` if > 0)
+/// calls `callback(period, woke)` every `block / sample_rate` seconds for `periods` periods,
+/// `woke` being the time it woke for that period. A wake-up more than a period late counts as
+/// a host overrun and restarts the schedule, as a device does after an xrun; the run ends
+/// after `seconds` even if overruns lost periods. Returns when the thread has ended.
+/// `callback` runs on that thread and must not allocate.
+template <class Callback>
+PacedRun run_paced(std::size_t block, double sample_rate, double seconds, std::size_t periods,
+                   int priority, Callback&& callback) {
+    using Clock = std::chrono::steady_clock;
+    PacedRun run;
+    std::thread audio([&] {
+        run.realtime = priority > 0 && make_current_thread_realtime(priority);
+        const auto period = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(block) / sample_rate));
+        const auto begin = Clock::now();
+        const auto stop = begin + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(seconds));
+        auto next = begin + period;
+        for (std::size_t p = 0; p < periods; ++p) {
+            std::this_thread::sleep_until(next);
+            const auto woke = Clock::now();
+            if (woke > stop + period)  // overruns restarted the schedule: the time is up
+                break;
+            run.periods = p + 1;
+            if (woke - next > period) {  // the audio thread itself was a period late (an xrun)
+                ++run.host_overruns;
+                next = woke;
+            }
+            next += period;
+            callback(p, woke);
+        }
+    });
+    audio.join();
+    return run;
 }
 
 }  // namespace legato::tools

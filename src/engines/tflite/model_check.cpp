@@ -88,6 +88,14 @@ std::string first_problem(std::initializer_list<std::string> problems) {
     return {};
 }
 
+// Strides and dilations of CONV_2D and DEPTHWISE_CONV_2D (their options share the fields).
+template <class Options>
+std::string convolution_problem(const Options& o) {
+    return first_problem({positive("stride_w", o.stride_w()), positive("stride_h", o.stride_h()),
+                          positive("dilation_w_factor", o.dilation_w_factor()),
+                          positive("dilation_h_factor", o.dilation_h_factor())});
+}
+
 // Operator parameters TensorFlow Lite 2.2 divides by without checking them (strides, filter and
 // block sizes, split counts, reshape targets, integer divisors): a zero crashes the process with
 // SIGFPE while it prepares or runs the model. Absent or mistyped options reach most kernels as
@@ -103,25 +111,15 @@ std::string operator_problem(const tflite::Model* model, const tflite::SubGraph*
                                : std::string(tflite::EnumNameBuiltinOperator(code)) + " " + problem;
     };
     switch (code) {
-        case tflite::BuiltinOperator_CONV_2D: {
+        case tflite::BuiltinOperator_CONV_2D:
             // Without options TFLite 2.2 gives CONV_2D working defaults (unlike the others).
-            const auto* o = op->builtin_options_as_Conv2DOptions();
-            if (o == nullptr)
-                return {};
-            return with_name(first_problem(
-                {positive("stride_w", o->stride_w()), positive("stride_h", o->stride_h()),
-                 positive("dilation_w_factor", o->dilation_w_factor()),
-                 positive("dilation_h_factor", o->dilation_h_factor())}));
-        }
-        case tflite::BuiltinOperator_DEPTHWISE_CONV_2D: {
-            const auto* o = op->builtin_options_as_DepthwiseConv2DOptions();
-            if (o == nullptr)
-                return missing("DepthwiseConv2DOptions");
-            return with_name(first_problem(
-                {positive("stride_w", o->stride_w()), positive("stride_h", o->stride_h()),
-                 positive("dilation_w_factor", o->dilation_w_factor()),
-                 positive("dilation_h_factor", o->dilation_h_factor())}));
-        }
+            if (const auto* o = op->builtin_options_as_Conv2DOptions())
+                return with_name(convolution_problem(*o));
+            return {};
+        case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
+            if (const auto* o = op->builtin_options_as_DepthwiseConv2DOptions())
+                return with_name(convolution_problem(*o));
+            return missing("DepthwiseConv2DOptions");
         case tflite::BuiltinOperator_TRANSPOSE_CONV: {
             const auto* o = op->builtin_options_as_TransposeConvOptions();
             if (o == nullptr)
