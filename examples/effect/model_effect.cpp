@@ -45,8 +45,6 @@ void ModelEffect::prepare(double sample_rate, std::size_t max_block_size,
     handler_count_.store(count, std::memory_order_release);
     max_block_ = max_block_size;
     mixer_.prepare(max_channels, max_block_size, latency);
-    input_chunk_.assign(max_channels, nullptr);
-    output_chunk_.assign(max_channels, nullptr);
 }
 
 void ModelEffect::process(const float* const* input, std::size_t input_channels,

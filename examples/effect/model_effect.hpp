@@ -3,6 +3,7 @@
 // from a JSON config run through an InferenceHandler, with a dry/wet mix aligned with the
 // latency. The plugin formats only translate their host's calls into these.
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <filesystem>
@@ -85,9 +86,9 @@ private:
     std::atomic<float> wet_{1.0F};
     std::atomic<bool> offline_{false};
     std::size_t max_block_ = 0;
-    // Channel pointers offset into the host buffers for split blocks, sized in prepare().
-    std::vector<const float*> input_chunk_;
-    std::vector<float*> output_chunk_;
+    // Channel pointers offset into the host buffers for split blocks.
+    std::array<const float*, max_channels> input_chunk_{};
+    std::array<float*, max_channels> output_chunk_{};
 };
 
 }  // namespace legato::examples

@@ -33,4 +33,9 @@ ModelDescription describe_model(const std::filesystem::path& file,
 /// [any thread] The engine describe_model() uses for `file`'s extension, or "" if none does.
 std::string engine_for_model_file(const std::filesystem::path& file);
 
+/// [setup thread] Why describe_model() refuses `file` before any engine reads it (an extension
+/// no engine reads, a missing file, not a regular file), or "" if an engine may try: the
+/// mistakes in naming a model file, as opposed to an engine's verdict on its contents.
+std::string model_file_problem(const std::filesystem::path& file);
+
 }  // namespace legato

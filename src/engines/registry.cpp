@@ -76,21 +76,27 @@ std::string engine_for_model_file(const std::filesystem::path& file) {
     return {};
 }
 
-ModelDescription describe_model(const std::filesystem::path& file, std::string_view entry_point) {
-    const std::string engine = engine_for_model_file(file);
-    if (engine.empty())
-        throw Error(file.string() + ": unknown model file extension '" + file.extension().string() +
-                    "'; expected .onnx or .ort (ONNX Runtime), .pt, .pth or .torchscript "
-                    "(LibTorch), .tflite (TensorFlow Lite)");
+std::string model_file_problem(const std::filesystem::path& file) {
+    if (engine_for_model_file(file).empty())
+        return file.string() + ": unknown model file extension '" + file.extension().string() +
+               "'; expected .onnx or .ort (ONNX Runtime), .pt, .pth or .torchscript (LibTorch), "
+               ".tflite (TensorFlow Lite)";
     // Checked before the engine is looked up: a missing file is the more likely mistake.
     std::error_code error;
     const auto status = std::filesystem::status(file, error);
     if (status.type() == std::filesystem::file_type::not_found)
-        throw Error("model file not found: " + file.string());
+        return "model file not found: " + file.string();
     if (error)
-        throw Error("cannot access model file " + file.string() + ": " + error.message());
+        return "cannot access model file " + file.string() + ": " + error.message();
     if (!std::filesystem::is_regular_file(status))
-        throw Error("model path is not a regular file: " + file.string());
+        return "model path is not a regular file: " + file.string();
+    return {};
+}
+
+ModelDescription describe_model(const std::filesystem::path& file, std::string_view entry_point) {
+    if (std::string problem = model_file_problem(file); !problem.empty())
+        throw Error(problem);
+    const std::string engine = engine_for_model_file(file);
     std::shared_ptr<Backend> backend;
     try {
         backend = make_backend(engine);

@@ -23,9 +23,6 @@ void nap_until_ns(std::int64_t deadline_ns) noexcept {
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
     }
 }
-}  // namespace
-
-namespace {
 
 std::size_t resolve_worker_count(std::size_t requested) {
     if (requested > 0)

@@ -27,16 +27,6 @@ bool built_in(const std::string& engine) {
     return std::find(names.begin(), names.end(), engine) != names.end();
 }
 
-test::Signal read_signal(const std::filesystem::path& file) {
-    const auto array = legato::test::read_npy(file);
-    const std::size_t length = array.shape.back();
-    test::Signal signal(array.shape.front(), std::vector<float>(length));
-    for (std::size_t c = 0; c < signal.size(); ++c)
-        std::copy_n(array.data.begin() + static_cast<std::ptrdiff_t>(c * length), length,
-                    signal[c].begin());
-    return signal;
-}
-
 // --- every project config streams its model exactly --------------------------------------
 
 struct ConfigCase {
@@ -52,8 +42,8 @@ TEST_P(ProjectConfig, StreamsTheReferenceOnEveryEngine) {
         load_model_config(models_dir / (c.model + ".json"), /*skip_unavailable_engines=*/true);
     EXPECT_EQ(config.name, c.model);
     ASSERT_TRUE(config.sample_rate.has_value());
-    const test::Signal input = read_signal(models_dir / c.stream);
-    const test::Signal reference = read_signal(models_dir / (c.model + ".out.npy"));
+    const test::Signal input = test::read_npy_channels(models_dir / c.stream);
+    const test::Signal reference = test::read_npy_channels(models_dir / (c.model + ".out.npy"));
     for (std::size_t e = 0; e < config.inference.engines.size(); ++e) {
         SCOPED_TRACE(config.engine_names()[e]);
         InferenceConfig inference = config.inference;

@@ -125,12 +125,7 @@ TEST(InfoDescription, TorchScriptShapesAreNull) {
 // --- Starter configs that are right as printed ---------------------------------------------
 
 Signal read_signal(const std::string& file) {
-    const NpyArray array = read_npy(models_dir / file);
-    Signal signal(array.shape.at(0), std::vector<float>(array.shape.at(1)));
-    for (std::size_t c = 0; c < signal.size(); ++c)
-        std::copy_n(array.data.begin() + static_cast<std::ptrdiff_t>(c * array.shape[1]),
-                    array.shape[1], signal[c].begin());
-    return signal;
+    return read_npy_channels(models_dir / file);
 }
 
 struct CompleteGuess {

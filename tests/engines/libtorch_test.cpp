@@ -44,12 +44,7 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
 }
 
 Signal read_signal(const std::string& file) {
-    const NpyArray array = read_npy(models_dir / file);
-    Signal signal(array.shape.at(0), std::vector<float>(array.shape.at(1)));
-    for (std::size_t c = 0; c < signal.size(); ++c)
-        std::copy_n(array.data.begin() + static_cast<std::ptrdiff_t>(c * array.shape[1]),
-                    array.shape[1], signal[c].begin());
-    return signal;
+    return read_npy_channels(models_dir / file);
 }
 
 // A file in the temporary directory, removed when the test ends.

@@ -38,16 +38,6 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
-Signal read_signal(const std::filesystem::path& path) {
-    const NpyArray array = read_npy(path);
-    const std::size_t frames = array.shape.at(1);
-    Signal signal(array.shape.at(0));
-    for (std::size_t c = 0; c < signal.size(); ++c)
-        signal[c].assign(array.data.begin() + static_cast<std::ptrdiff_t>(c * frames),
-                         array.data.begin() + static_cast<std::ptrdiff_t>((c + 1) * frames));
-    return signal;
-}
-
 std::string error_of(const std::function<void()>& action) {
     try {
         action();
@@ -193,8 +183,8 @@ public:
 TEST_P(TFLiteModels, StreamMatchesThePyTorchReference) {
     const auto& [name, hop, block] = GetParam();
     const Signal input =
-        read_signal(models / (name == "stereo" ? "stream_stereo.npy" : "stream_mono.npy"));
-    const Signal reference = read_signal(models / (name + ".out.npy"));
+        read_npy_channels(models / (name == "stereo" ? "stream_stereo.npy" : "stream_mono.npy"));
+    const Signal reference = read_npy_channels(models / (name + ".out.npy"));
     ASSERT_EQ(input[0].size(), stream_frames);
     const StreamResult result =
         stream_model(config_for(name, hop, make_tflite_backend()), input, block);
@@ -248,8 +238,8 @@ INSTANTIATE_TEST_SUITE_P(Reference, TFLiteModels, ::testing::ValuesIn(stream_par
 // 2. Recurrent state in variable tensors.
 
 TEST(TFLiteState, ResetRestartsTheStateInsideTheModel) {
-    const Signal input = read_signal(models / "stream_mono.npy");
-    const Signal reference = read_signal(models / "lstm_internal.out.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
+    const Signal reference = read_npy_channels(models / "lstm_internal.out.npy");
     InferenceHandler handler(config_for("lstm_internal", 256, make_tflite_backend()));
     HostConfig host;
     host.max_block_size = 128;
@@ -325,8 +315,8 @@ double max_difference(const std::vector<float>& a, const float* b) {
 }
 
 TEST(TFLiteState, StatefulInstanceCarriesTheStateAndResetsOnRequest) {
-    const Signal input = read_signal(models / "stream_mono.npy");
-    const Signal reference = read_signal(models / "lstm_internal.out.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
+    const Signal reference = read_npy_channels(models / "lstm_internal.out.npy");
     DirectInstance lstm = lstm_instance(true);
     std::copy_n(input[0].begin(), 256, lstm.input().begin());
     const std::vector<float> hop0 = lstm.run();
@@ -340,8 +330,8 @@ TEST(TFLiteState, StatefulInstanceCarriesTheStateAndResetsOnRequest) {
 }
 
 TEST(TFLiteState, StatelessInstanceStartsEveryRunFromTheInitialState) {
-    const Signal input = read_signal(models / "stream_mono.npy");
-    const Signal reference = read_signal(models / "lstm_internal.out.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
+    const Signal reference = read_npy_channels(models / "lstm_internal.out.npy");
     DirectInstance fresh = lstm_instance(false);
     std::copy_n(input[0].begin() + 256, 256, fresh.input().begin());
     const std::vector<float> hop1_from_zero = fresh.run();
@@ -359,7 +349,7 @@ TEST(TFLiteState, StatelessInstanceStartsEveryRunFromTheInitialState) {
 // 3. Model sources and parallel instances.
 
 TEST(TFLiteSources, BytesAndFileGiveIdenticalResults) {
-    const Signal input = read_signal(models / "stream_mono.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
     for (const bool stateful : {true, false}) {
         DirectInstance file = lstm_instance(stateful);
         DirectInstance memory =
@@ -374,16 +364,16 @@ TEST(TFLiteSources, BytesAndFileGiveIdenticalResults) {
 }
 
 TEST(TFLiteSources, StreamFromBytesMatchesTheReference) {
-    const Signal input = read_signal(models / "stream_mono.npy");
-    const Signal reference = read_signal(models / "cnn_past.out.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
+    const Signal reference = read_npy_channels(models / "cnn_past.out.npy");
     const auto config = config_for("cnn_past", 256, make_tflite_backend(),
                                    ModelSource::memory(read_bytes(model("cnn_past"))));
     EXPECT_LE(max_error(stream_model(config, input, 256), reference), tolerance);
 }
 
 TEST(TFLiteSources, ParallelInstancesOfAStatelessModelAreExact) {
-    const Signal input = read_signal(models / "stream_mono.npy");
-    const Signal reference = read_signal(models / "hybrid.out.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
+    const Signal reference = read_npy_channels(models / "hybrid.out.npy");
     const auto backend = make_tflite_backend();
     const StreamResult single = stream_model(config_for("hybrid", 64, backend), input, 64);
     InferenceConfig config = config_for("hybrid", 64, backend);
@@ -409,8 +399,8 @@ TEST(TFLiteSources, ParallelInstancesOfAStatelessModelAreExact) {
 }
 
 TEST(TFLiteSources, TwoThreadsPerInferenceMatchTheReference) {
-    const Signal input = read_signal(models / "stream_mono.npy");
-    const Signal reference = read_signal(models / "cnn_past.out.npy");
+    const Signal input = read_npy_channels(models / "stream_mono.npy");
+    const Signal reference = read_npy_channels(models / "cnn_past.out.npy");
     TFLiteOptions options;
     options.threads = 2;
     const auto config = config_for("cnn_past", 256, make_tflite_backend(options));

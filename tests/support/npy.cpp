@@ -94,4 +94,17 @@ NpyArray read_npy(const std::filesystem::path& path) {
     return array;
 }
 
+std::vector<std::vector<float>> read_npy_channels(const std::filesystem::path& path) {
+    const NpyArray array = read_npy(path);
+    if (array.shape.size() != 2)
+        fail(path, "expected a [channels, frames] array, got " +
+                       std::to_string(array.shape.size()) + " dimensions");
+    const std::size_t frames = array.shape[1];
+    std::vector<std::vector<float>> channels(array.shape[0]);
+    for (std::size_t c = 0; c < channels.size(); ++c)
+        channels[c].assign(array.data.begin() + static_cast<std::ptrdiff_t>(c * frames),
+                           array.data.begin() + static_cast<std::ptrdiff_t>((c + 1) * frames));
+    return channels;
+}
+
 }  // namespace legato::test

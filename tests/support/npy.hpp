@@ -19,4 +19,8 @@ struct NpyArray {
 /// .npy holding '<f4' data in C order.
 NpyArray read_npy(const std::filesystem::path& path);
 
+/// Reads a 2-D [channels, frames] array as one vector per channel (the stream tests' layout).
+/// Throws std::runtime_error as read_npy() does, and for another number of dimensions.
+std::vector<std::vector<float>> read_npy_channels(const std::filesystem::path& path);
+
 }  // namespace legato::test

@@ -411,21 +411,8 @@ int run_info(const InfoOptions& options) {
     const std::filesystem::path file = options.model;
     // A file that is not there, or not a model by its name, is the user's input; everything
     // after that is the engine's verdict on the model.
-    std::error_code error;
-    if (!std::filesystem::exists(file, error)) {
-        std::fprintf(stderr, "legato info: model file not found: %s\n", file.c_str());
-        return exit_input;
-    }
-    if (!std::filesystem::is_regular_file(file, error)) {
-        std::fprintf(stderr, "legato info: model path is not a regular file: %s\n", file.c_str());
-        return exit_input;
-    }
-    if (engine_for_model_file(file).empty()) {
-        std::fprintf(stderr,
-                     "legato info: %s: unknown model file extension '%s'; expected .onnx or .ort "
-                     "(ONNX Runtime), .pt, .pth or .torchscript (LibTorch), .tflite (TensorFlow "
-                     "Lite)\n",
-                     file.c_str(), file.extension().c_str());
+    if (const std::string problem = model_file_problem(file); !problem.empty()) {
+        std::fprintf(stderr, "legato info: %s\n", problem.c_str());
         return exit_input;
     }
     ModelDescription model;
