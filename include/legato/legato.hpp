@@ -1,6 +1,7 @@
 #pragma once
 // Everything in Legato's public API.
 
+#include "legato/audio_tensor_copy.hpp"
 #include "legato/backend.hpp"
 #include "legato/bypass_backend.hpp"
 #include "legato/config_file.hpp"

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "legato/audio_tensor_copy.hpp"  // write_window, read_hop: the default's building blocks
 #include "legato/tensor_spec.hpp"
 
 namespace legato {
@@ -74,13 +75,5 @@ public:
     /// [worker thread] Fills the output hops and values from the model's output tensors.
     virtual void post_process(std::span<const TensorView> outputs, const OutputHops& hops);
 };
-
-/// [any thread] Copies one channel's window into an audio input tensor laid out as its spec
-/// says (the building block of the default pre_process, for custom processors).
-void write_window(std::span<const float> window, std::size_t channel, const TensorView& tensor);
-
-/// [any thread] Copies one channel's hop out of an audio output tensor, skipping the spec's
-/// past_context (the building block of the default post_process).
-void read_hop(const TensorView& tensor, std::size_t channel, std::span<float> hop);
 
 }  // namespace legato

@@ -1,9 +1,11 @@
-#include "core/tensor_layout.hpp"
+// Index arithmetic for audio tensors in each AudioLayout: the window and hop copies of
+// legato/audio_tensor_copy.hpp.
+
+#include "legato/audio_tensor_copy.hpp"
 
 #include <algorithm>
 
 #include "core/tensor_rules.hpp"
-#include "legato/pre_post_processor.hpp"
 
 namespace legato {
 
@@ -62,15 +64,11 @@ void read_hop(const TensorView& tensor, std::size_t channel, std::span<float> ho
         hop[t] = data[audio_index(spec, channel, spec.past_context + t, length)];
 }
 
-}  // namespace legato
-
-namespace legato::core {
-
 void read_input_hop(const TensorView& tensor, std::size_t channel, std::span<float> hop) noexcept {
     const TensorSpec& spec = *tensor.spec;
     const float* data = tensor.data.data();
     const std::size_t count = std::min(hop.size(), spec.hop);
-    if (is_sliding(spec.layout)) {
+    if (core::is_sliding(spec.layout)) {
         // Step t of the hop is in window t / window_hop at position W - window_hop + t %
         // window_hop.
         const bool last = spec.layout == AudioLayout::sliding_windows_channels_last;
@@ -83,7 +81,7 @@ void read_input_hop(const TensorView& tensor, std::size_t channel, std::span<flo
         }
         return;
     }
-    const std::size_t length = window_length(spec);
+    const std::size_t length = core::window_length(spec);
     for (std::size_t t = 0; t < count; ++t)
         hop[t] = data[audio_index(spec, channel, spec.past_context + t, length)];
 }
@@ -92,10 +90,10 @@ void write_output_hop(const TensorView& tensor, std::size_t channel,
                       std::span<const float> hop) noexcept {
     const TensorSpec& spec = *tensor.spec;
     float* data = tensor.data.data();
-    const std::size_t length = window_length(spec);
+    const std::size_t length = core::window_length(spec);
     const std::size_t count = std::min(hop.size(), spec.hop);
     for (std::size_t t = 0; t < count; ++t)
         data[audio_index(spec, channel, spec.past_context + t, length)] = hop[t];
 }
 
-}  // namespace legato::core
+}  // namespace legato

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/tensor_layout.hpp"
+#include "legato/audio_tensor_copy.hpp"
 
 namespace legato {
 
@@ -36,8 +36,8 @@ public:
             ++audio_index;
             const std::span<float> hop(hop_.data(), out.spec->hop);
             for (std::size_t c = 0; c < out.spec->channels; ++c) {
-                core::read_input_hop(in, c % in.spec->channels, hop);
-                core::write_output_hop(out, c, hop);
+                read_input_hop(in, c % in.spec->channels, hop);
+                write_output_hop(out, c, hop);
             }
         }
     }
