@@ -11,7 +11,7 @@ namespace scheduling {
 class WorkerPool;
 }
 
-/// How idle workers wait for work (docs/architecture.md discusses the trade-off).
+/// How idle workers wait for work (docs/realtime.md has the measured trade-offs).
 enum class WakeStrategy {
     /// Idle workers poll briefly (spin_before_sleep), then sleep on a semaphore; the audio
     /// thread posts it only when a worker sleeps. Costs the audio thread one futex wake-up
@@ -21,13 +21,17 @@ enum class WakeStrategy {
     /// each worker keeps a core busy. Only for machines with cores to spare.
     poll,
     /// Idle workers poll briefly, then nap in short timed sleeps (timer_interval) and look for
-    /// work after each: while audio streams, no system call on the audio thread (process()
-    /// only stores atomics and loads one counter) at the cost of up to one interval of wake-up
-    /// latency and a timer wake-up per interval per idle worker. That costs CPU (measured on a
-    /// 2-vCPU VM: about half a core per worker at 50 µs), so a worker idle for
-    /// timer_idle_timeout sleeps as with `sleep`; the first hop after such a pause pays one
-    /// futex wake-up on the audio thread.
+    /// work after each: while audio streams, no system call on the audio thread at the cost
+    /// of up to one interval of wake-up latency and a timer wake-up per interval per idle
+    /// worker (about half a core per worker at 50 µs on a 2-vCPU VM). A worker idle for
+    /// timer_idle_timeout sleeps as with `sleep`.
     timer,
+    /// The default. Workers learn each handler's callback rhythm and are awake, spinning
+    /// briefly, when its next request is due; in between they nap, and when audio stops they
+    /// sleep. The audio thread wakes a worker (one futex system call) only when it publishes a
+    /// request while none is awake: in steady state, never. Worker CPU while one handler streams
+    /// at block 256: a few percent; idle: none.
+    anticipate,
 };
 
 struct ContextConfig {
@@ -37,8 +41,15 @@ struct ContextConfig {
     /// Ask for SCHED_FIFO for the workers; falls back to normal scheduling where not permitted.
     bool realtime_priority = true;
     int realtime_priority_level = 40;  ///< SCHED_FIFO priority, below typical audio threads
-    WakeStrategy wake_strategy = WakeStrategy::sleep;
+    WakeStrategy wake_strategy = WakeStrategy::anticipate;
+    /// WakeStrategy::sleep and timer: how long an idle worker polls before it sleeps or naps.
     std::chrono::microseconds spin_before_sleep{50};
+    /// WakeStrategy::anticipate: how long past a request's forecast time a worker keeps
+    /// spinning for it (the host's callback jitter) before it naps (10 µs..10 ms).
+    std::chrono::microseconds anticipation_spin{200};
+    /// WakeStrategy::anticipate: a forecast this old means the stream has stopped, and idle
+    /// workers sleep until a request wakes them (1 ms..60 s).
+    std::chrono::milliseconds anticipation_idle_timeout{50};
     /// WakeStrategy::timer: how long an idle worker naps between looks for work (10 µs..10 ms).
     std::chrono::microseconds timer_interval{50};
     /// WakeStrategy::timer: after this long without work a worker stops napping and sleeps
@@ -51,7 +62,7 @@ struct ContextConfig {
 struct ContextInfo {
     std::size_t worker_threads = 0;
     std::size_t realtime_workers = 0;  ///< workers that got SCHED_FIFO
-    WakeStrategy wake_strategy = WakeStrategy::sleep;
+    WakeStrategy wake_strategy = WakeStrategy::anticipate;
 };
 
 /// The worker pool. Handlers share one Context; by default the process-wide one, which lives

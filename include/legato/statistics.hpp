@@ -13,11 +13,14 @@ struct Statistics {
     std::uint64_t oversized_blocks = 0;  ///< calls with more frames than HostConfig allowed
     std::uint64_t inferences_submitted = 0;
     std::uint64_t inferences_completed = 0;  ///< finished by a worker (on time or not)
-    /// Hops whose result was not there when due (including dropped ones); each was replaced by
-    /// the late policy, and the late result, if any, was discarded.
+    /// Hops whose result was not there when due (including dropped and expired ones); each was
+    /// replaced by the late policy, and the late result, if any, was discarded.
     std::uint64_t late_inferences = 0;
     /// Hops never submitted because every request slot was still held by stalled inferences.
     std::uint64_t dropped_inferences = 0;
+    /// Of the late ones: requests the pool dropped before starting them because they could no
+    /// longer meet their deadline (overload), so that the time went to requests that could.
+    std::uint64_t expired_inferences = 0;
     std::uint64_t failed_inferences = 0;   ///< the engine threw; replaced by the late policy
     std::uint64_t substituted_frames = 0;  ///< frames replaced by the late policy
     std::uint64_t resets = 0;
@@ -28,6 +31,11 @@ struct Statistics {
     std::size_t engine = 0;              ///< index of the active engine
     std::size_t worker_threads = 0;      ///< threads in the shared pool
     std::size_t realtime_workers = 0;    ///< of which got real-time scheduling (SCHED_FIFO)
+    /// Warm-up (at the first prepare()): inferences run, of which discarded as preempted, and
+    /// whether a measured max_inference_time settled before the caps (docs/latency.md).
+    std::size_t warm_up_runs = 0;
+    std::size_t warm_up_discarded_runs = 0;
+    bool warm_up_settled = false;
 };
 
 /// [any thread] The statistics of several handlers that run one effect together (one per
@@ -47,6 +55,7 @@ constexpr Statistics combined(Statistics a, const Statistics& b) noexcept {
     a.inferences_completed = completed;
     a.late_inferences += b.late_inferences;
     a.dropped_inferences += b.dropped_inferences;
+    a.expired_inferences += b.expired_inferences;
     a.failed_inferences += b.failed_inferences;
     a.substituted_frames += b.substituted_frames;
     a.resets += b.resets;

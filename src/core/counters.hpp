@@ -15,7 +15,7 @@ namespace legato::core {
 struct Counters {
     // Audio thread.
     std::atomic<std::uint64_t> blocks{0}, frames{0}, oversized{0}, submitted{0}, late{0},
-        dropped{0}, substituted{0}, resets{0};
+        dropped{0}, expired{0}, substituted{0}, resets{0};
     // Workers.
     alignas(64) std::atomic<std::uint64_t> completed{0};
     std::atomic<std::uint64_t> failed{0}, run_time_total_ns{0}, run_time_max_ns{0};

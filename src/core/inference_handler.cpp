@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -16,108 +17,6 @@
 
 namespace legato {
 
-namespace core {
-
-namespace {
-
-InferenceConfig validated(InferenceConfig config) {
-    try {
-        config.validate();
-    } catch (const Error& e) {
-        throw Error(std::string("invalid InferenceConfig: ") + e.what());
-    }
-    return config;
-}
-
-double percentile(std::vector<double> values, double fraction) {
-    std::sort(values.begin(), values.end());
-    const auto rank =
-        static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
-    return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
-}
-
-}  // namespace
-
-HandlerState::HandlerState(InferenceConfig config_in, std::shared_ptr<Context> context_in)
-    : config(validated(std::move(config_in))),
-      context(std::move(context_in)),
-      controls(config),
-      processor(config.pre_post_processor ? config.pre_post_processor
-                                          : std::make_shared<PrePostProcessor>()),
-      layout(make_request_layout(config)) {
-    if (!context)
-        throw Error("InferenceHandler: context is null");
-    for (const auto& engine : config.engines)
-        engine_names.push_back(engine.backend->name());
-}
-
-void HandlerState::load_engines() {
-    const bool measuring = !config.max_inference_time_ms.has_value();
-    const std::size_t runs = measuring ? std::max<std::size_t>(config.warm_up, 32) : config.warm_up;
-    std::vector<double> warm_times;
-    std::vector<std::unique_ptr<EngineRuntime>> loaded;  // installed only if every engine loads
-    std::vector<float> request(layout.stride, 0.0f);
-    for (std::size_t e = 0; e < config.engines.size(); ++e) {
-        auto engine = std::make_unique<EngineRuntime>(config, e);
-        for (std::size_t k = 0; k < engine->instance_count(); ++k) {
-            ModelRun& run = engine->instance(k);
-            // Warm-up sees silence and the initial parameter values, from zero state.
-            std::fill(request.begin(), request.end(), 0.0f);
-            for (std::size_t i = 0; i < config.inputs.size(); ++i) {
-                if (config.inputs[i].role != TensorRole::parameter)
-                    continue;
-                const auto& initial = config.inputs[i].initial_value;
-                std::copy(initial.begin(), initial.end(),
-                          request.begin() + static_cast<std::ptrdiff_t>(layout.inputs[i].offset));
-            }
-            const std::vector<StateLink> links = make_state_links(config);
-            std::vector<std::vector<float>> state;
-            for (const auto& link : links)
-                state.emplace_back(element_count(config.inputs[link.input].shape), 0.0f);
-            for (std::size_t w = 0; w < runs; ++w) {
-                const auto start = std::chrono::steady_clock::now();
-                try {
-                    run_inference(*processor, layout, run, request.data(), w, links, state);
-                } catch (const std::exception& ex) {
-                    throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
-                                "): warm-up inference failed: " + ex.what());
-                } catch (...) {  // a user's engine may throw anything; never let it escape
-                    throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
-                                "): warm-up inference failed: unknown exception");
-                }
-                const std::chrono::duration<double, std::milli> took =
-                    std::chrono::steady_clock::now() - start;
-                if (w > 0)
-                    warm_times.push_back(took.count());
-            }
-            try {
-                run.model->reset_state();
-            } catch (const std::exception& ex) {
-                throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
-                            "): resetting the model's state after warm-up failed: " + ex.what());
-            } catch (...) {
-                throw Error("engines[" + std::to_string(e) + "] (" + engine->name() +
-                            "): resetting the model's state after warm-up failed: unknown "
-                            "exception");
-            }
-        }
-        loaded.push_back(std::move(engine));
-    }
-    double time_ms = 0.0;
-    if (config.max_inference_time_ms) {
-        time_ms = *config.max_inference_time_ms;
-    } else {
-        if (warm_times.empty())
-            throw Error("max_inference_time_ms: cannot be measured without warm-up inferences");
-        time_ms = percentile(warm_times, config.measure_percentile) * config.measure_safety_factor +
-                  config.measure_wake_allowance_ms;
-    }
-    engines = std::move(loaded);
-    max_inference_time_ms = time_ms;
-}
-
-}  // namespace core
-
 InferenceHandler::InferenceHandler(InferenceConfig config, std::shared_ptr<Context> context)
     : state_(std::make_unique<core::HandlerState>(std::move(config), std::move(context))) {}
 
@@ -125,6 +24,59 @@ InferenceHandler::~InferenceHandler() {
     if (state_ && state_->session)
         state_->context->pool().remove(state_->session.get());
 }
+
+namespace {
+
+std::string ms_text(double ms) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f ms", ms);
+    return text;
+}
+
+// The "cannot keep up" error in full: what was measured and how, the budget it must fit, and
+// the settings that would fit.
+std::string explain_budget(const core::HandlerState& s, const HostConfig& host, std::size_t hop,
+                           std::size_t parallel, std::size_t workers, const std::string& cause) {
+    const InferenceConfig& config = s.config;
+    if (config.max_inference_time_ms)
+        return cause;  // configured: the latency arithmetic's message says it all
+    std::size_t past = 0;
+    for (const auto& spec : config.inputs)
+        if (spec.role == TensorRole::audio)
+            past = std::max(past, spec.past_context);
+    const double hop_ms = static_cast<double>(hop) * 1000.0 / host.sample_rate;
+    const double needed_ms = s.max_inference_time_ms;
+    const core::WarmUpReport& w = s.warm_up;
+    std::string text =
+        "max_inference_time_ms: measured " + ms_text(needed_ms) + " (p" +
+        std::to_string(static_cast<int>(std::lround(config.measure_percentile * 100))) + " of " +
+        std::to_string(std::min<std::size_t>(w.counted, 32)) + " warm-up runs " +
+        ms_text(w.percentile_ms) + " x safety factor " +
+        std::to_string(config.measure_safety_factor).substr(0, 4) + " + wake allowance " +
+        ms_text(config.measure_wake_allowance_ms) + "; " + std::to_string(w.discarded) +
+        " preempted run(s) discarded; " +
+        (w.settled ? "timing settled" : "timing did not settle before the cap") +
+        ") does not fit the budget of " + ms_text(hop_ms * static_cast<double>(parallel)) +
+        ": one hop of " + std::to_string(hop) + " samples (window: past_context " +
+        std::to_string(past) + " + hop " + std::to_string(hop) + ") every " + ms_text(hop_ms) +
+        " at " + std::to_string(static_cast<long>(host.sample_rate)) + " Hz, " +
+        std::to_string(parallel) + " inference(s) at a time. What would fit: ";
+    const auto min_hop = static_cast<std::size_t>(
+        std::ceil(needed_ms * host.sample_rate / 1000.0 / static_cast<double>(parallel)));
+    text += "a hop of at least " + std::to_string(min_hop) + " samples";
+    if (!config.stateful) {
+        const auto instances = static_cast<std::size_t>(std::ceil(needed_ms / hop_ms));
+        text += "; or parallel_instances " + std::to_string(instances) + " with at least " +
+                std::to_string(instances) + " worker threads (the context has " +
+                std::to_string(workers) + ")";
+    }
+    text +=
+        "; or max_inference_time_ms set explicitly if the model's worst case is known to be "
+        "lower (the measurement may have been disturbed by other load)";
+    return text;
+}
+
+}  // namespace
 
 void InferenceHandler::prepare(const HostConfig& host) try {
     host.validate();
@@ -146,7 +98,13 @@ void InferenceHandler::prepare(const HostConfig& host) try {
     // Parallel inferences are bounded by the instances and by the pool's threads.
     latency_inputs.parallel_inferences =
         config.stateful ? 1 : std::min(config.parallel_instances, pool.worker_count());
-    const std::size_t minimum = compute_latency(latency_inputs);
+    std::size_t minimum = 0;
+    try {
+        minimum = compute_latency(latency_inputs);
+    } catch (const Error& e) {
+        throw Error(explain_budget(s, host, hop, latency_inputs.parallel_inferences,
+                                   pool.worker_count(), e.what()));
+    }
     const std::size_t latency = host.latency_override.value_or(minimum);
     // Below hop - 1 a hop's first output would be due before its last input sample arrived.
     if (latency + 1 < hop)
@@ -162,8 +120,18 @@ void InferenceHandler::prepare(const HostConfig& host) try {
     // A new session is a new stream: it starts one reset generation past the previous one, so
     // internal model state is reset at its first inference, like explicit state.
     const std::uint64_t first_generation = s.session ? s.session->generation() + 1 : 0;
-    const core::SessionSetup setup{config,     host,         latency,  engines, s.controls,
-                                   s.counters, *s.processor, s.layout, pool,    first_generation};
+    const core::SessionSetup setup{config,
+                                   host,
+                                   latency,
+                                   engines,
+                                   s.controls,
+                                   s.counters,
+                                   *s.processor,
+                                   s.layout,
+                                   pool,
+                                   first_generation,
+                                   static_cast<std::int64_t>(s.warm_up.typical_ms * 1e6),
+                                   s.max_inference_time_ms};
     auto session = std::make_unique<core::Session>(setup);
 
     // Register before touching anything: replacing cannot fail, a first add may (full
@@ -177,6 +145,9 @@ void InferenceHandler::prepare(const HostConfig& host) try {
     s.controls.offline_rendering.store(host.offline_rendering);
     s.latency.store(latency);
     s.prepared_max_inference_time_ms.store(s.max_inference_time_ms);
+    s.warm_up_runs.store(s.warm_up.runs);
+    s.warm_up_discarded.store(s.warm_up.discarded);
+    s.warm_up_settled.store(s.warm_up.settled);
 } catch (const std::bad_alloc&) {
     // Valid tensors can still add up to more memory than the machine has (many tensors,
     // many instances): a setup error like any other, and the handler stays as it was.
@@ -320,6 +291,10 @@ Statistics InferenceHandler::statistics() const noexcept {
     stats.inferences_completed = load(c.completed);
     stats.late_inferences = load(c.late);
     stats.dropped_inferences = load(c.dropped);
+    stats.expired_inferences = load(c.expired);
+    stats.warm_up_runs = state_->warm_up_runs.load();
+    stats.warm_up_discarded_runs = state_->warm_up_discarded.load();
+    stats.warm_up_settled = state_->warm_up_settled.load();
     stats.failed_inferences = load(c.failed);
     stats.substituted_frames = load(c.substituted);
     stats.resets = load(c.resets);

@@ -39,6 +39,10 @@ public:
     /// decremented the count.
     bool wait_for(std::chrono::nanoseconds timeout) noexcept;
 
+    /// [worker or setup thread] As wait(), giving up at the monotonic time `deadline_ns`.
+    /// Returns true if it decremented the count.
+    bool wait_until(std::int64_t deadline_ns) noexcept;
+
     /// [any thread] Decrements the count if positive, without waiting.
     bool try_wait() noexcept { return sem_trywait(&sem_) == 0; }
 

@@ -5,7 +5,12 @@
 #include <chrono>
 #include <ctime>
 #include <latch>
+#include <span>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include "legato/error.hpp"
 #include "rt/cpu_relax.hpp"
@@ -31,33 +36,60 @@ std::size_t resolve_worker_count(std::size_t requested) {
     return hardware > 1 ? hardware - 1 : 1;
 }
 
+std::int64_t to_ns(std::chrono::nanoseconds d) {
+    return d.count();
+}
+
+void check_range(bool ok, const char* field, const std::string& range, const std::string& got) {
+    if (!ok)
+        throw Error(std::string("ContextConfig.") + field + ": must be " + range + ", got " + got);
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(const ContextConfig& config)
-    : config_(config),
-      sources_(new std::atomic<WorkSource*>[config.max_handlers]),
-      epochs_(new WorkerEpoch[resolve_worker_count(config.worker_threads)]) {
+    : config_(config), worker_count_(resolve_worker_count(config.worker_threads)) {
     if (config.max_handlers == 0)
         throw Error("ContextConfig.max_handlers: must be at least 1");
-    if (config_.timer_interval < std::chrono::microseconds(10) ||
-        config_.timer_interval > std::chrono::microseconds(10'000))
-        throw Error("ContextConfig.timer_interval: must be between 10 us and 10 ms, got " +
-                    std::to_string(config_.timer_interval.count()) + " us");
-    if (config_.timer_idle_timeout.count() != 0 &&
-        (config_.timer_idle_timeout < std::chrono::milliseconds(1) ||
-         config_.timer_idle_timeout > std::chrono::milliseconds(60'000)))
-        throw Error("ContextConfig.timer_idle_timeout: must be 0 (never) or between 1 ms and "
-                    "60 s, got " +
-                    std::to_string(config_.timer_idle_timeout.count()) + " ms");
+    check_range(config_.timer_interval >= std::chrono::microseconds(10) &&
+                    config_.timer_interval <= std::chrono::microseconds(10'000),
+                "timer_interval", "between 10 us and 10 ms",
+                std::to_string(config_.timer_interval.count()) + " us");
+    check_range(config_.timer_idle_timeout.count() == 0 ||
+                    (config_.timer_idle_timeout >= std::chrono::milliseconds(1) &&
+                     config_.timer_idle_timeout <= std::chrono::milliseconds(60'000)),
+                "timer_idle_timeout", "0 (never) or between 1 ms and 60 s",
+                std::to_string(config_.timer_idle_timeout.count()) + " ms");
+    check_range(config_.anticipation_spin >= std::chrono::microseconds(10) &&
+                    config_.anticipation_spin <= std::chrono::microseconds(10'000),
+                "anticipation_spin", "between 10 us and 10 ms",
+                std::to_string(config_.anticipation_spin.count()) + " us");
+    check_range(config_.anticipation_idle_timeout >= std::chrono::milliseconds(1) &&
+                    config_.anticipation_idle_timeout <= std::chrono::milliseconds(60'000),
+                "anticipation_idle_timeout", "between 1 ms and 60 s",
+                std::to_string(config_.anticipation_idle_timeout.count()) + " ms");
+    anticipation_.spin_after_ns = to_ns(config_.anticipation_spin);
+    anticipation_.stop_after_ns = to_ns(config_.anticipation_idle_timeout);
+
+    sources_.reset(new std::atomic<WorkSource*>[config.max_handlers]);
     for (std::size_t i = 0; i < config.max_handlers; ++i)
         sources_[i].store(nullptr);
-    const std::size_t count = resolve_worker_count(config.worker_threads);
-    std::latch started(static_cast<std::ptrdiff_t>(count));
-    threads_.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
+    workers_.reset(new Worker[worker_count_]);
+    for (std::size_t i = 0; i < worker_count_; ++i) {
+        // Sized here so that a scheduling decision never allocates.
+        workers_[i].candidates.resize(config.max_handlers);
+        workers_[i].sources.resize(config.max_handlers);
+    }
+    std::latch started(static_cast<std::ptrdiff_t>(worker_count_));
+    threads_.reserve(worker_count_);
+    for (std::size_t i = 0; i < worker_count_; ++i) {
         threads_.emplace_back([this, i, &started] {
             if (config_.realtime_priority && set_realtime_priority(config_.realtime_priority_level))
                 realtime_workers_.fetch_add(1);
+#if defined(__linux__)
+            // Timed naps end when asked, not up to 50 µs later (the default timer slack).
+            prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+#endif
             started.count_down();
             worker_main(i);
         });
@@ -67,8 +99,10 @@ WorkerPool::WorkerPool(const ContextConfig& config)
 
 WorkerPool::~WorkerPool() {
     stop_.store(true, std::memory_order_seq_cst);
-    for (std::size_t i = 0; i < threads_.size(); ++i)
+    for (std::size_t i = 0; i < worker_count_; ++i) {
         wake_.post();
+        workers_[i].wake.post();
+    }
     for (auto& thread : threads_)
         thread.join();
 }
@@ -107,23 +141,77 @@ void WorkerPool::replace(WorkSource* source, WorkSource* replacement) {
 void WorkerPool::wait_until_unused() const {
     // A worker that loaded the old pointer did so inside an odd epoch that began before the
     // seq_cst store above; waiting for each odd epoch seen now to end is therefore enough.
-    for (std::size_t i = 0; i < threads_.size(); ++i) {
-        const std::uint64_t seen = epochs_[i].value.load(std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < worker_count_; ++i) {
+        const std::uint64_t seen = workers_[i].epoch.load(std::memory_order_seq_cst);
         if ((seen & 1U) == 0)
             continue;
-        while (epochs_[i].value.load(std::memory_order_acquire) == seen)
+        while (workers_[i].epoch.load(std::memory_order_acquire) == seen)
             std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
 }
 
-void WorkerPool::notify(std::size_t requests) noexcept {
-    // With `timer`, workers sleep only after timer_idle_timeout without work: while audio
-    // streams the load below finds no sleeper and nothing is posted.
+void WorkerPool::run_on_worker(const std::function<void()>& job) {
+    std::lock_guard lock(job_mutex_);
+    job_.store(&job, std::memory_order_seq_cst);
+    // Wake a sleeping worker if there is one; awake, napping (timer) and polling ones look at
+    // the job before anything else.
+    if (config_.wake_strategy == WakeStrategy::anticipate) {
+        for (std::size_t i = 0; i < worker_count_; ++i)
+            if (claim_and_wake(workers_[i]))
+                break;
+    } else {
+        int sleeping = sleepers_.load(std::memory_order_seq_cst);
+        while (sleeping > 0) {
+            if (sleepers_.compare_exchange_weak(sleeping, sleeping - 1,
+                                                std::memory_order_relaxed)) {
+                wake_.post();
+                break;
+            }
+        }
+    }
+    job_done_.wait();
+}
+
+void WorkerPool::take_setup_job() noexcept {
+    if (job_.load(std::memory_order_acquire) == nullptr)
+        return;
+    if (const std::function<void()>* job = job_.exchange(nullptr, std::memory_order_acq_rel)) {
+        (*job)();  // the caller's job catches what it throws
+        job_done_.post();
+    }
+}
+
+bool WorkerPool::claim_and_wake(Worker& worker) noexcept {
+    std::int64_t wake_at = worker.wake_at.load(std::memory_order_seq_cst);
+    if (wake_at == 0 ||
+        !worker.wake_at.compare_exchange_strong(wake_at, 0, std::memory_order_seq_cst))
+        return false;
+    worker.wake.post();
+    return true;
+}
+
+void WorkerPool::notify(std::size_t requests, std::int64_t now_ns) noexcept {
     if (config_.wake_strategy == WakeStrategy::poll || requests == 0)
         return;
-    // Dekker hand-over with sleep_until_woken, all seq_cst (no fences, so ThreadSanitizer can
-    // check it): the session published its requests with a seq_cst store; either the worker's
-    // re-check sees them, or this load sees the worker's announcement.
+    if (config_.wake_strategy == WakeStrategy::anticipate) {
+        // Dekker hand-over with wait_anticipating(), all seq_cst: the session published its
+        // requests with a seq_cst store; either the worker's re-check sees them, or these loads
+        // see the worker's wake_at.
+        std::size_t awake = 0;
+        for (std::size_t i = 0; i < worker_count_; ++i)
+            if (workers_[i].wake_at.load(std::memory_order_seq_cst) <= now_ns + wake_allowance_ns)
+                ++awake;
+        for (std::size_t i = 0; i < worker_count_ && awake < requests; ++i) {
+            const std::int64_t wake_at = workers_[i].wake_at.load(std::memory_order_seq_cst);
+            if (wake_at > now_ns + wake_allowance_ns && claim_and_wake(workers_[i]))
+                ++awake;
+        }
+        return;
+    }
+    // sleep, timer: with `timer`, workers sleep only after timer_idle_timeout without work, so
+    // while audio streams the load below finds no sleeper and nothing is posted. Dekker
+    // hand-over with sleep_until_woken(), all seq_cst (no fences, so ThreadSanitizer can
+    // check it).
     int sleeping = sleepers_.load(std::memory_order_seq_cst);
     while (requests > 0 && sleeping > 0) {
         if (sleepers_.compare_exchange_weak(sleeping, sleeping - 1, std::memory_order_relaxed)) {
@@ -133,51 +221,104 @@ void WorkerPool::notify(std::size_t requests) noexcept {
     }
 }
 
-bool WorkerPool::run_one() noexcept {
-    WorkSource* best = nullptr;
-    std::int64_t best_deadline = no_deadline;
+bool WorkerPool::run_one(Worker& worker) noexcept {
     const std::size_t count = high_water_.load(std::memory_order_acquire);
+    std::span<Candidate> candidates(worker.candidates.data(), count);
     for (std::size_t i = 0; i < count; ++i) {
         WorkSource* source = sources_[i].load(std::memory_order_acquire);
-        if (source == nullptr)
-            continue;
-        const std::int64_t deadline = source->next_deadline();
-        if (deadline < best_deadline) {
-            best_deadline = deadline;
-            best = source;
-        }
+        worker.sources[i] = source;
+        candidates[i] = source != nullptr ? source->next() : Candidate{};
     }
-    if (best == nullptr)
-        return false;
-    best->run_next();  // false only if another worker was faster: rescan at once either way
-    return true;
+    while (true) {
+        const Choice choice = choose(candidates, rt::now_ns());
+        if (choice.index == Choice::none)
+            return false;
+        WorkSource* source = worker.sources[choice.index];
+        if (choice.expire) {
+            // Cheap: drop it, then decide again with that source's next request.
+            source->expire(candidates[choice.index].sequence);
+            candidates[choice.index] = source->next();
+            continue;
+        }
+        source->run_next();  // false only if another worker was faster: rescan at once either way
+        return true;
+    }
 }
 
 bool WorkerPool::any_work() const noexcept {
+    if (job_.load(std::memory_order_seq_cst) != nullptr)
+        return true;
     const std::size_t count = high_water_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
         WorkSource* source = sources_[i].load(std::memory_order_acquire);
-        if (source != nullptr && source->next_deadline() != no_deadline)
+        if (source != nullptr && source->next().available)
             return true;
     }
     return false;
 }
 
-void WorkerPool::sleep_until_woken(std::size_t index) {
-    auto& epoch = epochs_[index].value;
+std::int64_t WorkerPool::earliest_forecast(std::int64_t now_ns) const noexcept {
+    std::int64_t earliest = 0;
+    const std::size_t count = high_water_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < count; ++i) {
+        WorkSource* source = sources_[i].load(std::memory_order_acquire);
+        if (source == nullptr)
+            continue;
+        const std::int64_t expected = source->expected_request_ns();
+        // Forecasts of stopped streams are ignored, so that one stopped handler does not keep
+        // the workers napping on behalf of a stream that will not come.
+        if (expected == 0 || expected + anticipation_.stop_after_ns <= now_ns)
+            continue;
+        if (earliest == 0 || expected < earliest)
+            earliest = expected;
+    }
+    return earliest;
+}
+
+void WorkerPool::wait_anticipating(Worker& worker, std::int64_t forecast) {
+    const std::int64_t now = rt::now_ns();
+    const IdlePlan plan = plan_idle(now, forecast, worker.margin.margin_ns(), anticipation_);
+    if (plan.action == IdleAction::spin) {
+        rt::cpu_relax();
+        return;
+    }
+    const std::int64_t until = plan.action == IdleAction::nap ? plan.until_ns : wake_never;
+    worker.wake_at.store(until, std::memory_order_seq_cst);
+    worker.epoch.store(worker.epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+    const bool work = any_work();
+    worker.epoch.store(worker.epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    if (work || stop_.load(std::memory_order_acquire)) {
+        // Withdraw; if the audio thread already claimed us, consume its post.
+        if (worker.wake_at.exchange(0, std::memory_order_seq_cst) == 0)
+            worker.wake.wait();
+        return;
+    }
+    const bool posted =
+        until == wake_never ? (worker.wake.wait(), true) : worker.wake.wait_until(until);
+    if (worker.wake_at.exchange(0, std::memory_order_seq_cst) == 0 && !posted) {
+        worker.wake.wait();  // claimed just as the nap ended: its post is on its way
+        return;
+    }
+    if (!posted)
+        worker.margin.record(until, rt::now_ns());
+}
+
+void WorkerPool::sleep_until_woken(Worker& worker) {
+    auto& epoch = worker.epoch;
     sleepers_.fetch_add(1, std::memory_order_seq_cst);  // then any_work() loads seq_cst
     epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
     const bool work = any_work();
     epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     if (work || stop_.load(std::memory_order_acquire)) {
         // Withdraw the announcement; if a notify already claimed it, consume its post.
-        int sleeping = sleepers_.load(std::memory_order_relaxed);
+        int sleeping_now = sleepers_.load(std::memory_order_relaxed);
         while (true) {
-            if (sleeping <= 0) {
+            if (sleeping_now <= 0) {
                 wake_.wait();
                 return;
             }
-            if (sleepers_.compare_exchange_weak(sleeping, sleeping - 1, std::memory_order_relaxed))
+            if (sleepers_.compare_exchange_weak(sleeping_now, sleeping_now - 1,
+                                                std::memory_order_relaxed))
                 return;
         }
     }
@@ -185,26 +326,35 @@ void WorkerPool::sleep_until_woken(std::size_t index) {
 }
 
 void WorkerPool::worker_main(std::size_t index) {
-    auto& epoch = epochs_[index].value;
-    const std::int64_t spin_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.spin_before_sleep).count();
+    Worker& worker = workers_[index];
+    auto& epoch = worker.epoch;
+    const std::int64_t spin_ns = to_ns(config_.spin_before_sleep);
+    const std::int64_t interval_ns = to_ns(config_.timer_interval);
+    const std::int64_t idle_timeout_ns = to_ns(config_.timer_idle_timeout);
     std::int64_t idle_since = 0;
-    const std::int64_t interval_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.timer_interval).count();
-    const std::int64_t idle_timeout_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.timer_idle_timeout).count();
     std::int64_t nap_until = 0;
     while (!stop_.load(std::memory_order_acquire)) {
+        take_setup_job();
         epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
-        const bool worked = run_one();
+        const bool worked = run_one(worker);
+        const std::int64_t forecast = !worked && config_.wake_strategy == WakeStrategy::anticipate
+                                          ? earliest_forecast(rt::now_ns())
+                                          : 0;
         epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
         if (worked) {
             idle_since = 0;
             continue;
         }
-        if (config_.wake_strategy == WakeStrategy::poll) {
-            rt::cpu_relax();
-            continue;
+        switch (config_.wake_strategy) {
+            case WakeStrategy::poll:
+                rt::cpu_relax();
+                continue;
+            case WakeStrategy::anticipate:
+                wait_anticipating(worker, forecast);
+                continue;
+            case WakeStrategy::sleep:
+            case WakeStrategy::timer:
+                break;
         }
         const std::int64_t now = rt::now_ns();
         if (idle_since == 0)
@@ -221,7 +371,7 @@ void WorkerPool::worker_main(std::size_t index) {
             nap_until_ns(nap_until);
             continue;  // idle_since stays: no spinning again until work shows up
         }
-        sleep_until_woken(index);
+        sleep_until_woken(worker);
         idle_since = 0;
     }
 }

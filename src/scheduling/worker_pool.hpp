@@ -1,15 +1,21 @@
 #pragma once
-// The worker threads behind a Context: earliest-deadline-first across every registered work
-// source (handler session), lock-free on the worker side, wait-free on the audio side.
+// The worker threads behind a Context: deadline scheduling across every registered work source
+// (handler session; scheduling/deadline_scheduler.hpp), lock-free on the worker side,
+// wait-free on the audio side.
 //
 // Registration and removal happen on setup threads under a mutex. Workers read the registry
 // without locks; a removed source is reclaimed safely by quiescent-state tracking: each worker
 // publishes an odd epoch while it may hold a source pointer and an even one otherwise, and
 // remove() waits until every worker that was inside has left.
+//
+// Idle workers wait per ContextConfig::wake_strategy (scheduling/anticipation.hpp for the
+// default). Each worker publishes when it will next look for work (`wake_at`: 0 = awake); the
+// audio thread reads those after publishing requests and wakes a worker only if none is awake.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -18,13 +24,16 @@
 #include "legato/context.hpp"
 #include "legato/nonblocking.hpp"
 #include "rt/semaphore.hpp"
+#include "scheduling/anticipation.hpp"
+#include "scheduling/deadline_scheduler.hpp"
 #include "scheduling/work_source.hpp"
 
 namespace legato::scheduling {
 
 class WorkerPool {
 public:
-    /// [setup thread] Starts the workers and waits until each has set its priority.
+    /// [setup thread] Starts the workers and waits until each has set its priority. Throws
+    /// legato::Error naming the ContextConfig field that is out of range.
     explicit WorkerPool(const ContextConfig& config);
     /// [setup thread] Stops and joins the workers. Every source must have been removed.
     ~WorkerPool();
@@ -39,37 +48,65 @@ public:
     /// then waits as remove() does for `source`.
     void replace(WorkSource* source, WorkSource* replacement);
 
-    /// [audio thread] Tells the pool that `requests` new requests were published. Wakes up to
-    /// that many sleeping workers. Wait-free apart from the semaphore post (one futex wake per
-    /// worker woken); does nothing with WakeStrategy::poll.
-    void notify(std::size_t requests) noexcept LEGATO_NONBLOCKING;
+    /// [setup thread] Runs `job` on one of the workers (at the workers' priority) and waits
+    /// until it has finished; rethrows nothing (`job` must catch what it throws). Jobs run one
+    /// at a time; while one runs, that worker serves no requests. May block.
+    void run_on_worker(const std::function<void()>& job);
 
-    std::size_t worker_count() const noexcept { return threads_.size(); }
+    /// [audio thread] Tells the pool that `requests` new requests were published at monotonic
+    /// time `now_ns`. Wakes up to that many workers, but only workers that are neither awake
+    /// nor about to wake (anticipate), or sleeping (sleep, timer). Wait-free apart from one
+    /// semaphore post (a futex wake system call) per worker woken; nothing with poll.
+    void notify(std::size_t requests, std::int64_t now_ns) noexcept LEGATO_NONBLOCKING;
+
+    std::size_t worker_count() const noexcept { return worker_count_; }
     std::size_t realtime_workers() const noexcept { return realtime_workers_.load(); }
     WakeStrategy wake_strategy() const noexcept { return config_.wake_strategy; }
 
+    /// A worker napping until at most this long from now counts as awake for notify().
+    static constexpr std::int64_t wake_allowance_ns = 50'000;
+
 private:
-    struct alignas(64) WorkerEpoch {
-        std::atomic<std::uint64_t> value{0};
+    static constexpr std::int64_t wake_never = INT64_MAX;  // wake_at of a worker without timeout
+
+    struct alignas(64) Worker {
+        std::atomic<std::uint64_t> epoch{0};
+        std::atomic<std::int64_t> wake_at{0};  // 0 = awake; else when it looks again
+        rt::Semaphore wake;                    // anticipate: posted by whoever claims wake_at
+        // Worker thread only: scratch space for one scheduling decision.
+        std::vector<Candidate> candidates;
+        std::vector<WorkSource*> sources;
+        WakeMargin margin;
     };
 
     void worker_main(std::size_t index);
-    bool run_one() noexcept;
+    bool run_one(Worker& worker) noexcept;
     bool any_work() const noexcept;
-    void sleep_until_woken(std::size_t index);
+    std::int64_t earliest_forecast(std::int64_t now_ns) const noexcept;
+    void take_setup_job() noexcept;
+    void wait_anticipating(Worker& worker, std::int64_t forecast_ns);
+    void sleep_until_woken(Worker& worker);
+    bool claim_and_wake(Worker& worker) noexcept LEGATO_NONBLOCKING;
     void wait_until_unused() const;
 
     ContextConfig config_;
+    AnticipationSettings anticipation_;
+    std::size_t worker_count_ = 0;
     std::unique_ptr<std::atomic<WorkSource*>[]> sources_;
     std::atomic<std::size_t> high_water_{0};
     std::mutex registry_mutex_;
 
-    std::unique_ptr<WorkerEpoch[]> epochs_;
+    std::unique_ptr<Worker[]> workers_;
     std::vector<std::thread> threads_;
     std::atomic<std::size_t> realtime_workers_{0};
-    std::atomic<int> sleepers_{0};  // sleep announcements not yet claimed by a notify
-    rt::Semaphore wake_;
+    std::atomic<int> sleepers_{0};  // sleep/timer: announcements not yet claimed by a notify
+    rt::Semaphore wake_;            // sleep/timer
     std::atomic<bool> stop_{false};
+
+    // Setup jobs (run_on_worker).
+    std::mutex job_mutex_;
+    std::atomic<const std::function<void()>*> job_{nullptr};
+    rt::Semaphore job_done_;
 };
 
 }  // namespace legato::scheduling

@@ -283,7 +283,10 @@ TEST(MeasuredMaxInferenceTime, PercentileTimesFactorPlusAllowance) {
     HostConfig host;
     host.max_block_size = 256;
     handler.prepare(host);
-    EXPECT_EQ(runs.load(), 4 * 32);
+    // At least 32 counted runs per instance after the cold one, more until the timing settles
+    // (core/warm_up.hpp).
+    EXPECT_GE(runs.load(), 4 * 33);
+    EXPECT_EQ(handler.statistics().warm_up_runs, static_cast<std::size_t>(runs.load()));
     // p99 of runs of at least 1 ms, x 1.5, + 0.2 ms: at least 1.7 ms. How much more depends on
     // the machine's load (a timing claim for benchmarks, not unit tests); the upper bound only
     // catches unit mistakes (seconds or microseconds would give at least 1700).
