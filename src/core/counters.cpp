@@ -12,8 +12,9 @@ void Counters::record_run(std::uint64_t nanoseconds, bool ok) noexcept {
 }
 
 void Counters::clear() noexcept {
-    for (auto* counter : {&blocks, &frames, &oversized, &submitted, &late, &dropped, &expired, &substituted,
-                          &resets, &completed, &failed, &run_time_total_ns, &run_time_max_ns})
+    for (auto* counter :
+         {&blocks, &frames, &oversized, &submitted, &late, &dropped, &expired, &substituted,
+          &resets, &completed, &failed, &run_time_total_ns, &run_time_max_ns})
         counter->store(0, std::memory_order_relaxed);
 }
 

@@ -17,7 +17,8 @@ void DryWetMixer::prepare(std::size_t channels, std::size_t max_block_size, std:
 
 void DryWetMixer::push_dry(const float* const* input, std::size_t channels,
                            std::size_t frames) noexcept {
-    if (capacity_ == 0) return;
+    if (capacity_ == 0)
+        return;
     frames = std::min(frames, max_block_);
     for (std::size_t c = 0; c < channels_; ++c) {
         const float* in = (input != nullptr && c < channels) ? input[c] : nullptr;
@@ -25,7 +26,8 @@ void DryWetMixer::push_dry(const float* const* input, std::size_t channels,
         std::size_t position = write_;
         for (std::size_t i = 0; i < frames; ++i) {
             ring[position] = in != nullptr ? in[i] : 0.0F;
-            if (++position == capacity_) position = 0;
+            if (++position == capacity_)
+                position = 0;
         }
     }
     write_ = (write_ + frames) % capacity_;
@@ -34,24 +36,28 @@ void DryWetMixer::push_dry(const float* const* input, std::size_t channels,
 
 void DryWetMixer::mix(float* const* output, std::size_t channels, std::size_t frames,
                       float wet) noexcept {
-    if (capacity_ == 0 || output == nullptr) return;
+    if (capacity_ == 0 || output == nullptr)
+        return;
     wet = std::clamp(wet, 0.0F, 1.0F);
     const float start = wet_ < 0.0F ? wet : wet_;
     wet_ = wet;
     frames = std::min(frames, pushed_);
-    if (frames == 0) return;
+    if (frames == 0)
+        return;
     // The block stored last starts at write_ - pushed_; its dry partner is latency_ earlier.
     const std::size_t first = (write_ + 2 * capacity_ - pushed_ - latency_) % capacity_;
     const float step = (wet - start) / static_cast<float>(frames);
     for (std::size_t c = 0; c < channels; ++c) {
         float* out = output[c];
-        if (out == nullptr) continue;
+        if (out == nullptr)
+            continue;
         const float* ring = delay_.data() + std::min(c, channels_ - 1) * capacity_;
         std::size_t position = first;
         for (std::size_t i = 0; i < frames; ++i) {
             const float w = start + step * static_cast<float>(i + 1);
             out[i] = w * out[i] + (1.0F - w) * ring[position];
-            if (++position == capacity_) position = 0;
+            if (++position == capacity_)
+                position = 0;
         }
     }
 }

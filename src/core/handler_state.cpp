@@ -75,7 +75,9 @@ void HandlerState::load_engines() {
             std::vector<std::vector<float>> state;
             for (const auto& link : links)
                 state.emplace_back(element_count(config.inputs[link.input].shape), 0.0f);
-            WarmUpMeter meter(min_runs, measuring);
+            WarmUpRule rule;
+            rule.percentile = config.measure_percentile;
+            WarmUpMeter meter(min_runs, measuring, rule);
             std::string failure;
             // On a worker, at its priority: the conditions the inferences will run in.
             context->pool().run_on_worker([&] {

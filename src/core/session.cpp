@@ -109,6 +109,9 @@ void Session::process(const float* const* input, std::size_t input_channels, flo
         process_block(input, input_channels, output, output_channels, offset,
                       std::min(max_block_, frames - offset), now, engine);
     }
+    // After the requests: a worker that sees the forecast move on may nap, so it must not move
+    // before the request it stands for is published. A worker that finished a request before
+    // this update spins briefly on the old forecast (anticipation_spin) until it comes.
     forecast_.on_call(now, frames, hop_ - static_cast<std::size_t>(input_position_ % hop_),
                       ns_per_sample_);
 }
@@ -248,10 +251,15 @@ void Session::apply_reset(std::uint64_t requests) noexcept {
 // Worker threads
 
 scheduling::Candidate Session::next() const noexcept {
+    scheduling::Candidate candidate;
+    // The loss share, also without a request: the pool compares it with other handlers'.
+    const std::uint64_t started = started_.load(std::memory_order_relaxed);
+    const std::uint64_t decided = slots_.cursor();
+    candidate.decided = decided;
+    candidate.lost = decided > started ? decided - started : 0;
     const RequestSlots::Next next = slots_.peek();
     if (!next.available || active_runs_.load(std::memory_order_relaxed) >= run_limit_)
-        return {};
-    scheduling::Candidate candidate;
+        return candidate;
     candidate.available = true;
     candidate.sequence = next.sequence;
     candidate.deadline_ns = next.deadline_ns;  // 0 for a dropped number: skipped at once
@@ -264,9 +272,6 @@ scheduling::Candidate Session::next() const noexcept {
     candidate.cost_ns = next.dropped ? 0
                                      : std::min(typical_cost_ns_.load(std::memory_order_relaxed),
                                                 max_inference_ns_);
-    candidate.decided = next.sequence;
-    const std::uint64_t started = started_.load(std::memory_order_relaxed);
-    candidate.lost = next.sequence > started ? next.sequence - started : 0;
     // Every request of a stateful handler runs, in order, so that its state stays exact; an
     // offline render waits for every result, so nothing is ever too late there.
     candidate.may_expire =

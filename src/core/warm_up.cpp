@@ -36,8 +36,8 @@ bool WarmUpMeter::windows_agree() const {
     if (wall_.size() < 2 * w)
         return false;
     const std::span<const double> all(wall_);
-    const double older = percentile_of(all.subspan(all.size() - 2 * w, w), 0.9);
-    const double newer = percentile_of(all.subspan(all.size() - w, w), 0.9);
+    const double older = percentile_of(all.subspan(all.size() - 2 * w, w), rule_.percentile);
+    const double newer = percentile_of(all.subspan(all.size() - w, w), rule_.percentile);
     return std::abs(older - newer) <= rule_.tolerance * std::max(older, newer) + rule_.floor_ms;
 }
 

@@ -8,11 +8,12 @@
 //   thread's CPU time, beyond the typical off-CPU time by more than 20 µs and 20 % of the run)
 //   was preempted or stalled by the machine, not slow: it is discarded and repeated.
 // - Warm-up continues until the timing has settled: at least `min_runs` counted runs and the
-//   90th percentiles of the last two windows of `window` counted runs agree within
-//   `tolerance` (20 %) + 5 µs. Engines that optimise during their first runs (LibTorch's
-//   profiling executor) settle once the optimised code runs.
-// - Caps: `max_runs` runs or `max_seconds` in all; the figure is then taken from the runs so far
-//   and settled() is false.
+//   measured percentile (InferenceConfig::measure_percentile, so p99: the slowest of 16) of
+//   the last two windows of `window` (16) counted runs agree within `tolerance` (25 %) + 20 µs.
+//   Engines that optimise during their first runs (LibTorch's profiling executor) settle once
+//   their slow runs have left both windows.
+// - Caps: `max_runs` runs or `max_seconds` (2 s) in all; the figure is then taken from the
+//   runs so far and settled() is false.
 // The measured figure is a percentile of the last 2 * window counted runs.
 
 #include <cstddef>
@@ -22,10 +23,11 @@ namespace legato::core {
 
 struct WarmUpRule {
     std::size_t window = 16;
-    double tolerance = 0.2;
-    double floor_ms = 0.005;
+    double percentile = 0.99;  ///< the statistic measured, compared between the two windows
+    double tolerance = 0.25;
+    double floor_ms = 0.02;
     std::size_t max_runs = 2000;
-    double max_seconds = 3.0;
+    double max_seconds = 2.0;
 };
 
 class WarmUpMeter {

@@ -4,7 +4,7 @@
 // to wake up (the margin). A pure function: unit-tested with a simulated clock.
 //
 //   expected - margin        expected      expected + spin_after      expected + stop_after
-//   ----- nap ----->|<-------- spin -------->|<--------- nap --------->|---- sleep ---->
+//   ----- nap ----->|<-------- spin -------->|<---- 50 µs naps ------>|---- sleep ---->
 //
 // Napping and sleeping workers can be woken by the audio thread, which does so only when it
 // publishes a request while no worker is awake (nor about to wake): in steady state, with
@@ -22,6 +22,8 @@ struct AnticipationSettings {
     std::int64_t stop_after_ns = 50'000'000;
     /// Never nap longer than this in one go (forecasts move as the host's rhythm changes).
     std::int64_t max_nap_ns = 20'000'000;
+    /// Naps while a request is overdue (at most WorkerPool::wake_allowance_ns).
+    std::int64_t overdue_nap_ns = 50'000;
 };
 
 enum class IdleAction {
@@ -45,9 +47,11 @@ inline IdlePlan plan_idle(std::int64_t now_ns, std::int64_t expected_ns, std::in
         return {IdleAction::nap, std::min(expected_ns - margin_ns, now_ns + settings.max_nap_ns)};
     if (now_ns < expected_ns + settings.spin_after_ns)
         return {IdleAction::spin, 0};
-    // The request is overdue: the host is late or has stopped. Nap (a request wakes us).
+    // Overdue: the host is late, or has stopped. Short naps, each no longer than the time the
+    // audio thread allows a worker to take to wake up, so that a late request still finds a
+    // worker about to look and needs no wake-up system call.
     return {IdleAction::nap,
-            std::min(expected_ns + settings.stop_after_ns, now_ns + settings.max_nap_ns)};
+            std::min(expected_ns + settings.stop_after_ns, now_ns + settings.overdue_nap_ns)};
 }
 
 /// The wake-up margin: how early to end a nap so that the worker is spinning when the request

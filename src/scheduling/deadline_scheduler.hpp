@@ -41,6 +41,13 @@ struct Choice {
     bool expire = false;       ///< drop its request instead of running it
 };
 
+/// [any thread] True if `a`'s handler has lost a larger share of its requests than `b`'s
+/// (lost / decided, compared without division). Wait-free.
+inline bool loses_more(const Candidate& a, const Candidate& b) noexcept {
+    return static_cast<double>(a.lost) * static_cast<double>(b.decided) >
+           static_cast<double>(b.lost) * static_cast<double>(a.decided);
+}
+
 /// [worker thread] Chooses among `candidates` at monotonic time `now_ns`. Wait-free, no
 /// allocation; linear in the number of candidates.
 inline Choice choose(std::span<const Candidate> candidates, std::int64_t now_ns) noexcept {
@@ -60,11 +67,6 @@ inline Choice choose(std::span<const Candidate> candidates, std::int64_t now_ns)
     const Candidate& first = candidates[earliest];
     const std::int64_t window_end = first.deadline_ns + first.cost_ns;
     choice.index = earliest;
-    // Loss shares compared without division: lost_a / decided_a > lost_b / decided_b.
-    auto loses_more = [](const Candidate& a, const Candidate& b) {
-        return static_cast<double>(a.lost) * static_cast<double>(b.decided) >
-               static_cast<double>(b.lost) * static_cast<double>(a.decided);
-    };
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const Candidate& c = candidates[i];
         if (!c.available || c.deadline_ns > window_end || i == choice.index)

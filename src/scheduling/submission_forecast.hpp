@@ -3,12 +3,13 @@
 // rhythm of the audio callback, so idle workers can be awake (spinning briefly) when it comes
 // and asleep otherwise (WakeStrategy::anticipate).
 //
-// The audio thread records each process() call: its time and how many samples remain until the
-// next hop is complete. The callback period is a running average of the intervals between
-// calls (seeded with the nominal frames / sample rate; intervals far off the average, a paused
-// or restarted stream, are ignored). The next request is expected after as many periods as
-// calls are needed to complete the hop. Workers read the forecast without locks.
+// The audio thread records each process() call: its time, its frames and how many samples
+// remain until the next hop is complete. The callback period is the block's nominal duration;
+// the phase follows the earliest the calls come, so a call woken late does not shift the
+// forecast of the next. The next request is expected after as many periods as calls are needed
+// to complete the hop. Workers read the forecast without locks.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -24,28 +25,41 @@ public:
     /// `ns_per_sample` is the stream's nominal sample period. Wait-free.
     void on_call(std::int64_t now_ns, std::size_t frames, std::size_t samples_to_next_hop,
                  double ns_per_sample) noexcept LEGATO_NONBLOCKING {
-        const std::int64_t nominal =
-            static_cast<std::int64_t>(static_cast<double>(frames) * ns_per_sample);
-        if (period_ns_ == 0 || last_call_ns_ == 0) {
-            period_ns_ = nominal;
+        // The period is the nominal one: a host in real time calls once per block of the
+        // device's clock, which the monotonic clock follows to parts per million. (Averaging
+        // measured intervals would carry the callback's jitter into every forecast.)
+        const auto period = static_cast<std::int64_t>(static_cast<double>(frames) * ns_per_sample);
+        if (phase_ns_ == 0) {
+            phase_ns_ = now_ns;
         } else {
-            const std::int64_t interval = now_ns - last_call_ns_;
-            // A pause or a burst is not the rhythm: learn only from plausible intervals.
-            if (interval > period_ns_ / 4 && interval < period_ns_ * 4)
-                period_ns_ += (interval - period_ns_) / 8;
+            // The phase: when this call was due by the rhythm, tracked as the earliest the
+            // calls come. Hosts keep an absolute schedule, so a call woken late by the system
+            // does not move the next one: the phase follows lateness only slowly, jumps to a
+            // call that comes earlier than it, and to a later one only when several in a row
+            // are far behind it (the host restarted its schedule, as after an xrun).
+            phase_ns_ += last_period_ns_;
+            const std::int64_t error = now_ns - phase_ns_;
+            far_behind_ = error > period / 4 ? far_behind_ + 1 : 0;
+            if (error < 0 || far_behind_ >= 4) {
+                phase_ns_ = now_ns;
+                far_behind_ = 0;
+            } else {
+                phase_ns_ += error / 64;
+            }
         }
-        last_call_ns_ = now_ns;
+        last_period_ns_ = period;
         const std::size_t per_call = frames > 0 ? frames : 1;
         const auto calls =
             static_cast<std::int64_t>((samples_to_next_hop + per_call - 1) / per_call);
-        expected_ns_.store(now_ns + calls * period_ns_, std::memory_order_relaxed);
-        period_.store(period_ns_, std::memory_order_relaxed);
+        expected_ns_.store(phase_ns_ + calls * period, std::memory_order_relaxed);
+        period_.store(period, std::memory_order_relaxed);
     }
 
     /// [audio thread] Forgets the rhythm (a new stream starts). Wait-free.
     void clear() noexcept LEGATO_NONBLOCKING {
-        last_call_ns_ = 0;
-        period_ns_ = 0;
+        phase_ns_ = 0;
+        last_period_ns_ = 0;
+        far_behind_ = 0;
         expected_ns_.store(0, std::memory_order_relaxed);
     }
 
@@ -60,8 +74,9 @@ public:
 
 private:
     // Audio thread only.
-    std::int64_t last_call_ns_ = 0;
-    std::int64_t period_ns_ = 0;
+    std::int64_t phase_ns_ = 0;  // when the last call was due by the rhythm; 0 = none yet
+    std::int64_t last_period_ns_ = 0;
+    int far_behind_ = 0;  // consecutive calls more than a quarter period behind the phase
     // Published.
     std::atomic<std::int64_t> expected_ns_{0};
     std::atomic<std::int64_t> period_{0};

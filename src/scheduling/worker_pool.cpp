@@ -240,9 +240,45 @@ bool WorkerPool::run_one(Worker& worker) noexcept {
             candidates[choice.index] = source->next();
             continue;
         }
+        if (holds_for_burst(worker, choice.index, count))
+            return true;     // spin: the held-for request is about to come
         source->run_next();  // false only if another worker was faster: rescan at once either way
         return true;
     }
+}
+
+bool WorkerPool::holds_for_burst(Worker& worker, std::size_t chosen, std::size_t count) noexcept {
+    // One host callback submits the requests of many handlers within microseconds, always in
+    // the same order. Under overload, running the first that arrives would favour the handler
+    // the host calls first in every period; so a request is held back while a handler that has
+    // lost a larger share is about to submit (its forecast is due within the hold window), as
+    // long as the held request can still wait that long.
+    const Candidate& mine = worker.candidates[chosen];
+    if (!any_losses(worker, count))
+        return false;  // nobody is losing: plain EDF, no waiting
+    const std::int64_t now = rt::now_ns();
+    if (now + anticipation_.spin_after_ns + mine.cost_ns > mine.latest_ns)
+        return false;
+    for (std::size_t i = 0; i < count; ++i) {
+        const Candidate& other = worker.candidates[i];
+        if (i == chosen || other.available || worker.sources[i] == nullptr ||
+            !loses_more(other, mine))
+            continue;
+        const std::int64_t expected = worker.sources[i]->expected_request_ns();
+        if (expected != 0 && expected <= now + anticipation_.spin_after_ns &&
+            expected + anticipation_.spin_after_ns >= now) {
+            rt::cpu_relax();
+            return true;
+        }
+    }
+    return false;
+}
+
+bool WorkerPool::any_losses(const Worker& worker, std::size_t count) noexcept {
+    for (std::size_t i = 0; i < count; ++i)
+        if (worker.candidates[i].lost > 0)
+            return true;
+    return false;
 }
 
 bool WorkerPool::any_work() const noexcept {

@@ -81,6 +81,8 @@ private:
 
     void worker_main(std::size_t index);
     bool run_one(Worker& worker) noexcept;
+    bool holds_for_burst(Worker& worker, std::size_t chosen, std::size_t count) noexcept;
+    static bool any_losses(const Worker& worker, std::size_t count) noexcept;
     bool any_work() const noexcept;
     std::int64_t earliest_forecast(std::int64_t now_ns) const noexcept;
     void take_setup_job() noexcept;
