@@ -326,6 +326,10 @@ TEST(RequestSlots, TwoWorkersAndTheAudioThreadNeverMixUpRequests) {
                 data[i] = input_value(next, i);
             slots.publish(next, RequestTicket{0, 0, next}, static_cast<std::int64_t>(next));
         }
+        // Mostly give the workers a chance to claim it first (bounded: never waits for them),
+        // then a variable pause, so that runs are collected before, during and after.
+        for (int spins = 0; seq % 8 != 0 && slots.cursor() <= seq && spins < 256; ++spins)
+            rt::cpu_relax();
         pause(seq, 777);
         const Outcome outcome = slots.collect(seq);
         ++outcomes[static_cast<std::size_t>(outcome)];
