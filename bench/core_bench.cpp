@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "legato/legato.hpp"
+#include "support/syscall_counter.hpp"
 
 namespace {
 
@@ -57,13 +58,17 @@ double percentile(std::vector<double> values, double fraction) {
     return values[static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1))];
 }
 
-// Runs `calls` paced process() calls on a real-time thread and returns each call's duration.
+// Runs `calls` paced process() calls on a real-time thread and returns each call's duration;
+// `syscalls` receives the system calls made inside process() over the last three quarters
+// of the calls (after the pool has learnt the rhythm), or -1 where they cannot be counted.
 std::vector<double> paced_calls(legato::InferenceHandler& handler, std::size_t block,
-                                std::size_t calls) {
+                                std::size_t calls, double* syscalls = nullptr) {
     std::vector<double> micros;
     micros.reserve(calls);
     std::vector<float> input(block, 0.25f), output(block);
     run_as_audio_thread([&] {
+        legato::tools::ThreadSyscallCounter counter;
+        std::uint64_t made = 0;
         const float* in = input.data();
         float* out = output.data();
         const auto period = std::chrono::duration<double>(static_cast<double>(block) / 48000.0);
@@ -71,11 +76,17 @@ std::vector<double> paced_calls(legato::InferenceHandler& handler, std::size_t b
         for (std::size_t i = 0; i < calls; ++i) {
             std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
                                                       period * static_cast<double>(i + 1)));
+            const std::uint64_t calls_before = counter.read();
             const auto before = Clock::now();
             handler.process(&in, 1, &out, 1, block);
-            micros.push_back(
-                std::chrono::duration<double, std::micro>(Clock::now() - before).count());
+            const auto after = Clock::now();
+            const std::uint64_t calls_after = counter.read();
+            micros.push_back(std::chrono::duration<double, std::micro>(after - before).count());
+            if (i >= calls / 4)
+                made += calls_after - calls_before - 1;  // the second read counts itself
         }
+        if (syscalls != nullptr)
+            *syscalls = counter.available() ? static_cast<double>(made) : -1.0;
     });
     return micros;
 }
@@ -88,13 +99,16 @@ void report(benchmark::State& state, const std::vector<double>& micros,
     state.counters["late"] = static_cast<double>(stats.late_inferences);
 }
 
-// Benchmark argument -> wake strategy: 0 sleep, 1 poll, 2 timer.
+// Benchmark argument -> wake strategy: 0 sleep, 1 poll, 2 timer, 3 anticipate (the default).
 legato::WakeStrategy wake_strategy(std::int64_t index) {
-    return index == 0 ? legato::WakeStrategy::sleep
-                      : index == 1 ? legato::WakeStrategy::poll : legato::WakeStrategy::timer;
+    constexpr legato::WakeStrategy strategies[] = {
+        legato::WakeStrategy::sleep, legato::WakeStrategy::poll, legato::WakeStrategy::timer,
+        legato::WakeStrategy::anticipate};
+    return strategies[index];
 }
 const char* wake_strategy_name(std::int64_t index) {
-    return index == 0 ? "sleep" : index == 1 ? "poll" : "timer";
+    constexpr const char* names[] = {"sleep", "poll", "timer", "anticipate"};
+    return names[index];
 }
 
 // process() with the bypass backend: Legato's own audio-thread cost. Arguments: block size
@@ -112,18 +126,20 @@ void BM_ProcessBypassPaced(benchmark::State& state) {
     host.max_block_size = block;
     handler.prepare(host);
     std::vector<double> micros;
+    double syscalls = 0;
     for (auto _ : state) {
-        micros = paced_calls(handler, block, 2000);
+        micros = paced_calls(handler, block, 2000, &syscalls);
         double total = 0.0;
         for (const double us : micros)
             total += us;
         state.SetIterationTime(total / 1e6 / static_cast<double>(micros.size()));
     }
     report(state, micros, handler.statistics());
+    state.counters["syscalls"] = syscalls;  // inside process(), last 1500 calls; -1: not countable
     state.SetLabel(wake_strategy_name(state.range(1)));
 }
 BENCHMARK(BM_ProcessBypassPaced)
-    ->ArgsProduct({{64, 256, 1024}, {0, 1, 2}})
+    ->ArgsProduct({{64, 256, 1024}, {3, 0, 1, 2}})
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMicrosecond);
@@ -191,6 +207,7 @@ void BM_WakeUpLatency(benchmark::State& state) {
     host.max_block_size = 256;
     handler.prepare(host);
     std::vector<double> wake_us;
+    std::size_t missed = 0;
     for (auto _ : state) {
         std::vector<float> input(256, 0.25f), output(256);
         run_as_audio_thread([&] {
@@ -202,7 +219,15 @@ void BM_WakeUpLatency(benchmark::State& state) {
                 started.store(0);
                 const auto submitted = Clock::now().time_since_epoch().count();
                 handler.process(&in, 1, &out, 1, 256);
-                while (started.load() == 0) {
+                // A request the pool expired (the worker came more than a period late, a VM
+                // stall) never starts: give up on it after 50 ms and count it.
+                const auto waiting_since = Clock::now();
+                while (started.load() == 0 &&
+                       Clock::now() - waiting_since < std::chrono::milliseconds(50)) {
+                }
+                if (started.load() == 0) {
+                    ++missed;
+                    continue;
                 }
                 wake_us.push_back(static_cast<double>(started.load() - submitted) / 1000.0);
             }
@@ -212,9 +237,11 @@ void BM_WakeUpLatency(benchmark::State& state) {
     state.counters["p50_us"] = percentile(wake_us, 0.5);
     state.counters["p99_us"] = percentile(wake_us, 0.99);
     state.counters["max_us"] = percentile(wake_us, 1.0);
+    state.counters["missed"] = static_cast<double>(missed);
     state.SetLabel(wake_strategy_name(state.range(0)));
 }
 BENCHMARK(BM_WakeUpLatency)
+    ->Arg(3)
     ->Arg(0)
     ->Arg(1)
     ->Arg(2)
@@ -226,7 +253,8 @@ BENCHMARK(BM_WakeUpLatency)
 // strategy: while a bypass handler streams at block 256 in real time (the workers' cost of
 // waiting for each hop; the audio thread's own time is subtracted), and after the stream has
 // stopped for longer than timer_idle_timeout. Arguments: wake strategy (0 sleep, 1 poll,
-// 2 timer, 3 timer that naps forever, 4 timer with 200 µs naps), streaming (1) or stopped (0).
+// 2 timer, 3 timer that naps forever, 4 timer with 200 µs naps, 5 anticipate), streaming (1)
+// or stopped (0).
 double cpu_seconds(int who) {
     rusage usage{};
     getrusage(who, &usage);
@@ -238,7 +266,9 @@ void BM_WorkerPoolCpu(benchmark::State& state) {
     const bool streaming = state.range(1) != 0;
     legato::ContextConfig pool;
     pool.worker_threads = 1;
-    pool.wake_strategy = wake_strategy(std::min<std::int64_t>(state.range(0), 2));
+    pool.wake_strategy = state.range(0) == 5
+                             ? legato::WakeStrategy::anticipate
+                             : wake_strategy(std::min<std::int64_t>(state.range(0), 2));
     pool.realtime_priority = pool.wake_strategy != legato::WakeStrategy::poll;
     if (state.range(0) == 3)
         pool.timer_idle_timeout = std::chrono::milliseconds(0);
@@ -263,7 +293,8 @@ void BM_WorkerPoolCpu(benchmark::State& state) {
                 float* out = output.data();
                 const auto start = Clock::now();
                 for (int i = 0; i < 375; ++i) {  // 2 s
-                    std::this_thread::sleep_until(start + std::chrono::microseconds(5333 * (i + 1)));
+                    std::this_thread::sleep_until(start +
+                                                  std::chrono::microseconds(5333 * (i + 1)));
                     handler.process(&in, 1, &out, 1, 256);
                 }
                 audio_thread = cpu_seconds(RUSAGE_THREAD) - mine;
@@ -276,12 +307,12 @@ void BM_WorkerPoolCpu(benchmark::State& state) {
         state.SetIterationTime(wall);
     }
     state.counters["pool_cpu_percent"] = percent;
-    static const char* names[] = {"sleep", "poll", "timer", "timer, never sleeps",
-                                  "timer, 200 us naps"};
+    static const char* names[] = {
+        "sleep", "poll", "timer", "timer, never sleeps", "timer, 200 us naps", "anticipate"};
     state.SetLabel(std::string(names[state.range(0)]) + (streaming ? ", streaming" : ", stopped"));
 }
 BENCHMARK(BM_WorkerPoolCpu)
-    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 0}})
+    ->ArgsProduct({{5, 0, 1, 2, 3, 4}, {1, 0}})
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);

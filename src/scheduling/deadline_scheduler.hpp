@@ -42,10 +42,14 @@ struct Choice {
 };
 
 /// [any thread] True if `a`'s handler has lost a larger share of its requests than `b`'s
-/// (lost / decided, compared without division). Wait-free.
+/// (lost / decided; 0 for a handler with nothing decided yet). Wait-free.
 inline bool loses_more(const Candidate& a, const Candidate& b) noexcept {
-    return static_cast<double>(a.lost) * static_cast<double>(b.decided) >
-           static_cast<double>(b.lost) * static_cast<double>(a.decided);
+    // A handler with nothing decided yet has lost nothing: share 0.
+    const double share_a =
+        a.decided > 0 ? static_cast<double>(a.lost) / static_cast<double>(a.decided) : 0.0;
+    const double share_b =
+        b.decided > 0 ? static_cast<double>(b.lost) / static_cast<double>(b.decided) : 0.0;
+    return share_a > share_b;
 }
 
 /// [worker thread] Chooses among `candidates` at monotonic time `now_ns`. Wait-free, no

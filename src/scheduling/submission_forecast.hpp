@@ -61,6 +61,7 @@ public:
         last_period_ns_ = 0;
         far_behind_ = 0;
         expected_ns_.store(0, std::memory_order_relaxed);
+        period_.store(0, std::memory_order_relaxed);
     }
 
     /// [any thread] Monotonic time at which the next request is expected; 0 = no forecast.

@@ -134,14 +134,10 @@ TEST(DeadlineScheduler, LosesMoreComparesLossSharesWithoutDivision) {
 }
 
 TEST(DeadlineScheduler, AFreshSourceDoesNotOutrankOneThatHasLost) {
-    // Known bug: a source with decided == 0 compares equal to every loss share (the
-    // cross-multiplied comparison multiplies by 0), so the comparison is not transitive and the
-    // choice depends on the candidates' order. Here "lossy" lost 1 of 2, "fresh" nothing of
-    // nothing and "steady" 1 of 4; deadlines 1050, 1040 and 1010, cost 100. The rule says the
-    // largest loss share goes first: lossy. In the order (fresh, lossy, steady) choose() returns
-    // lossy; in the order (lossy, fresh, steady) it returns fresh.
-    GTEST_SKIP() << "known bug: choose() treats decided == 0 as equal to every loss share "
-                    "(deadline_scheduler.hpp loses_more), the choice depends on the order";
+    // A source with decided == 0 has a loss share of 0 (a cross-multiplied comparison once made
+    // it equal to every share, so the choice depended on the candidates' order). "lossy" lost
+    // 1 of 2, "fresh" nothing of nothing and "steady" 1 of 4; deadlines 1050, 1040 and 1010,
+    // cost 100: the largest loss share goes first, lossy, in either order.
     const Candidate lossy = candidate(1050, 100, 2, 1);
     const Candidate fresh = candidate(1040, 100, 0, 0);
     const Candidate steady = candidate(1010, 100, 4, 1);

@@ -168,14 +168,11 @@ TEST(SubmissionForecast, ClearForgetsTheForecastAndStartsAFreshPhase) {
 }
 
 TEST(SubmissionForecast, ClearResetsTheLearntPeriod) {
-    // Known bug: clear() ("forgets the rhythm") resets the phase and expected_ns() but not the
-    // published period, so period_ns() ("0 = none yet") still reports the old stream's period.
-    GTEST_SKIP() << "known bug: SubmissionForecast::clear() does not reset period_ "
-                    "(submission_forecast.hpp), period_ns() keeps the old stream's period";
+    // clear() forgets the rhythm: the published period too ("0 = none yet").
     SubmissionForecast forecast;
     forecast.on_call(t0, 256, 256, ns_per_sample);
     forecast.clear();
-    EXPECT_EQ(forecast.period_ns(), 0);  // returns 5'120'000
+    EXPECT_EQ(forecast.period_ns(), 0);
 }
 
 TEST(SubmissionForecast, AudioThreadFunctionsNeitherAllocateNorLock) {
