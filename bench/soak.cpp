@@ -32,7 +32,7 @@ struct Options {
     std::size_t past_context = 40;
     double max_inference_ms = 0.0;  // 0: measure during warm-up
     std::size_t instances = 1;
-    std::string wake = "sleep";
+    std::string wake = "anticipate";
     std::size_t workers = 0;  // 0: the library's default
     int priority = 80;
 };
@@ -64,10 +64,10 @@ legato::InferenceConfig make_config(const Options& o) {
 void run(const Options& o, std::size_t count) {
     legato::ContextConfig pool;
     pool.worker_threads = o.workers;
-    pool.wake_strategy =
-        o.wake == "poll"    ? legato::WakeStrategy::poll
-        : o.wake == "timer" ? legato::WakeStrategy::timer
-                            : legato::WakeStrategy::sleep;
+    pool.wake_strategy = o.wake == "poll"    ? legato::WakeStrategy::poll
+                         : o.wake == "timer" ? legato::WakeStrategy::timer
+                         : o.wake == "sleep" ? legato::WakeStrategy::sleep
+                                             : legato::WakeStrategy::anticipate;
     const auto context = legato::Context::create(pool);
     std::vector<std::unique_ptr<legato::InferenceHandler>> handlers;
     legato::HostConfig host;
@@ -129,27 +129,29 @@ void run(const Options& o, std::size_t count) {
     const std::vector<double> callbacks = sorted(callback_us);
     using legato::tools::percentile_of_sorted;
     const legato::ContextInfo info = context->info();
-    std::printf("%zu handler%s, %.0f s, %zu of %zu periods of %zu frames, audio thread %s; %zu "
-                "workers (%zu SCHED_FIFO), wake %s, %zu instance%s per handler\n",
-                count, count == 1 ? "" : "s", o.seconds, done, periods, o.block,
-                realtime ? "SCHED_FIFO" : "at normal priority", info.worker_threads,
-                info.realtime_workers, o.wake.c_str(), o.instances, o.instances == 1 ? "" : "s");
+    std::printf(
+        "%zu handler%s, %.0f s, %zu of %zu periods of %zu frames, audio thread %s; %zu "
+        "workers (%zu SCHED_FIFO), wake %s, %zu instance%s per handler\n",
+        count, count == 1 ? "" : "s", o.seconds, done, periods, o.block,
+        realtime ? "SCHED_FIFO" : "at normal priority", info.worker_threads, info.realtime_workers,
+        o.wake.c_str(), o.instances, o.instances == 1 ? "" : "s");
     std::printf("  latency %zu samples, max inference time %.3f ms; slowest inference %.3f ms\n",
                 handlers[0]->latency(), handlers[0]->max_inference_time_ms(), worst_inference);
-    std::printf("  inferences %llu, late %llu (%.4f %%), failed %llu, host overruns %zu, "
-                "hypervisor steal %llu ticks\n",
-                static_cast<unsigned long long>(inferences),
-                static_cast<unsigned long long>(late),
-                inferences ? 100.0 * static_cast<double>(late) / static_cast<double>(inferences)
-                           : 0.0,
-                static_cast<unsigned long long>(failed), host_overruns,
-                static_cast<unsigned long long>(legato::tools::stolen_ticks() - stolen_before));
-    std::printf("  process() per call:     p50 %7.2f us  p99 %7.2f us  p99.9 %7.2f us  max %8.2f us\n",
-                percentile_of_sorted(calls, 0.5), percentile_of_sorted(calls, 0.99),
-                percentile_of_sorted(calls, 0.999), percentile_of_sorted(calls, 1.0));
-    std::printf("  whole callback (all %2zu): p50 %7.2f us  p99 %7.2f us  p99.9 %7.2f us  max %8.2f us\n",
-                count, percentile_of_sorted(callbacks, 0.5), percentile_of_sorted(callbacks, 0.99),
-                percentile_of_sorted(callbacks, 0.999), percentile_of_sorted(callbacks, 1.0));
+    std::printf(
+        "  inferences %llu, late %llu (%.4f %%), failed %llu, host overruns %zu, "
+        "hypervisor steal %llu ticks\n",
+        static_cast<unsigned long long>(inferences), static_cast<unsigned long long>(late),
+        inferences ? 100.0 * static_cast<double>(late) / static_cast<double>(inferences) : 0.0,
+        static_cast<unsigned long long>(failed), host_overruns,
+        static_cast<unsigned long long>(legato::tools::stolen_ticks() - stolen_before));
+    std::printf(
+        "  process() per call:     p50 %7.2f us  p99 %7.2f us  p99.9 %7.2f us  max %8.2f us\n",
+        percentile_of_sorted(calls, 0.5), percentile_of_sorted(calls, 0.99),
+        percentile_of_sorted(calls, 0.999), percentile_of_sorted(calls, 1.0));
+    std::printf(
+        "  whole callback (all %2zu): p50 %7.2f us  p99 %7.2f us  p99.9 %7.2f us  max %8.2f us\n",
+        count, percentile_of_sorted(callbacks, 0.5), percentile_of_sorted(callbacks, 0.99),
+        percentile_of_sorted(callbacks, 0.999), percentile_of_sorted(callbacks, 1.0));
     std::fflush(stdout);
 }
 
@@ -176,8 +178,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.001, 10000.0));
     app.add_option("--instances", o.instances, "Parallel model instances per handler")
         ->check(CLI::Range(1, 64));
-    app.add_option("--wake", o.wake, "How idle workers wait: sleep, poll or timer")
-        ->check(CLI::IsMember({"sleep", "poll", "timer"}));
+    app.add_option("--wake", o.wake,
+                   "How idle workers wait: anticipate (default), sleep, poll or timer")
+        ->check(CLI::IsMember({"anticipate", "sleep", "poll", "timer"}));
     app.add_option("--workers", o.workers, "Worker threads (default: cores - 1)")
         ->check(CLI::Range(0, 64));
     app.add_option("--priority", o.priority, "SCHED_FIFO priority of the audio thread; 0: normal")

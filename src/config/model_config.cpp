@@ -206,6 +206,8 @@ std::string to_json(const ModelConfig& config, const std::filesystem::path& base
                        {"spin_before_sleep_us", c.spin_before_sleep.count()},
                        {"timer_interval_us", c.timer_interval.count()},
                        {"timer_idle_timeout_ms", c.timer_idle_timeout.count()},
+                       {"anticipation_spin_us", c.anticipation_spin.count()},
+                       {"anticipation_idle_timeout_ms", c.anticipation_idle_timeout.count()},
                        {"max_handlers", c.max_handlers}};
     return root.dump(2) + "\n";
 }

@@ -13,7 +13,8 @@ namespace {
 constexpr std::string_view context_keys[] = {
     "worker_threads",        "realtime_priority",    "priority",
     "wake_strategy",         "spin_before_sleep_us", "timer_interval_us",
-    "timer_idle_timeout_ms", "max_handlers"};
+    "timer_idle_timeout_ms", "anticipation_spin_us", "anticipation_idle_timeout_ms",
+    "max_handlers"};
 
 }  // namespace
 
@@ -58,6 +59,21 @@ ContextConfig read_context(const Reader& r, const Json& value) {
             r.fail("context.timer_idle_timeout_ms",
                    "must be 0 (never) or between 1 and 60000, got " + std::to_string(ms));
         c.timer_idle_timeout = std::chrono::milliseconds(ms);
+    }
+    if (j.contains("anticipation_spin_us")) {
+        const std::size_t us = r.count(j["anticipation_spin_us"], "context.anticipation_spin_us");
+        if (us < 10 || us > 10'000)
+            r.fail("context.anticipation_spin_us",
+                   "must be between 10 and 10000, got " + std::to_string(us));
+        c.anticipation_spin = std::chrono::microseconds(us);
+    }
+    if (j.contains("anticipation_idle_timeout_ms")) {
+        const std::size_t ms =
+            r.count(j["anticipation_idle_timeout_ms"], "context.anticipation_idle_timeout_ms");
+        if (ms < 1 || ms > 60'000)
+            r.fail("context.anticipation_idle_timeout_ms",
+                   "must be between 1 and 60000, got " + std::to_string(ms));
+        c.anticipation_idle_timeout = std::chrono::milliseconds(ms);
     }
     if (j.contains("max_handlers")) {
         c.max_handlers = r.count(j["max_handlers"], "context.max_handlers");

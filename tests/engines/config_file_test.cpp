@@ -100,7 +100,8 @@ TEST(ConfigFile, ReadsEveryKey) {
     EXPECT_TRUE(config.file.is_absolute());
     // Model paths are resolved against the file's folder.
     for (const auto& engine : config.inference.engines)
-        EXPECT_EQ(engine.model.path.parent_path(), std::filesystem::absolute(models_dir).lexically_normal());
+        EXPECT_EQ(engine.model.path.parent_path(),
+                  std::filesystem::absolute(models_dir).lexically_normal());
 
     const ModelConfig state = load_model_config(models_dir / "lstm_state.json", true);
     EXPECT_TRUE(state.inference.stateful);
@@ -151,12 +152,32 @@ TEST(ConfigFile, ReadsTimerWakeKeys) {
     EXPECT_EQ(parse_model_config(to_json(c, "."), ".").context.timer_idle_timeout.count(), 0);
 }
 
+TEST(ConfigFile, ReadsAnticipationKeysAndAnticipateIsTheDefault) {
+    const char* base = R"({"engines": [{"engine": "bypass"}],
+            "inputs": [{"name": "in", "shape": [1, 1, -1], "hop": 64}],
+            "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 64}])";
+    EXPECT_EQ(parse_model_config(std::string(base) + "}", ".").context.wake_strategy,
+              WakeStrategy::anticipate);
+    const ModelConfig c =
+        parse_model_config(std::string(base) + R"(, "context": {"wake_strategy": "anticipate",
+                        "anticipation_spin_us": 300, "anticipation_idle_timeout_ms": 20}})",
+                           ".");
+    EXPECT_EQ(c.context.wake_strategy, WakeStrategy::anticipate);
+    EXPECT_EQ(c.context.anticipation_spin.count(), 300);
+    EXPECT_EQ(c.context.anticipation_idle_timeout.count(), 20);
+    const ModelConfig back = parse_model_config(to_json(c, "."), ".");
+    EXPECT_EQ(back.context.wake_strategy, WakeStrategy::anticipate);
+    EXPECT_EQ(back.context.anticipation_spin.count(), 300);
+    EXPECT_EQ(back.context.anticipation_idle_timeout.count(), 20);
+}
+
 // --- round trip ---------------------------------------------------------------------------
 
 TEST(ConfigFile, ToJsonRoundTrips) {
     for (const char* name : {"cnn_past", "gain", "hybrid", "lstm_state", "stereo"}) {
         SCOPED_TRACE(name);
-        const ModelConfig first = load_model_config(models_dir / (std::string(name) + ".json"), true);
+        const ModelConfig first =
+            load_model_config(models_dir / (std::string(name) + ".json"), true);
         const std::string text = to_json(first, models_dir);
         const ModelConfig second = parse_model_config(text, models_dir, true, name);
         EXPECT_EQ(to_json(second, models_dir), text);
@@ -174,8 +195,9 @@ struct BadConfig {
     std::string expected;  // a substring of the message
 };
 
-std::string minimal(const std::string& inputs = R"([{"name": "in", "shape": [1, 1, -1], "hop": 64}])",
-                    const std::string& extra = "") {
+std::string minimal(
+    const std::string& inputs = R"([{"name": "in", "shape": [1, 1, -1], "hop": 64}])",
+    const std::string& extra = "") {
     return R"({"engines": [{"engine": "bypass"}], "inputs": )" + inputs +
            R"(, "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 64}])" + extra + "}";
 }
@@ -183,7 +205,8 @@ std::string minimal(const std::string& inputs = R"([{"name": "in", "shape": [1, 
 // `text` with the first `from` replaced by `to`.
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
     const std::size_t at = text.find(from);
-    if (at != std::string::npos) text.replace(at, from.size(), to);
+    if (at != std::string::npos)
+        text.replace(at, from.size(), to);
     return text;
 }
 
@@ -212,16 +235,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"not_object", "[1, 2]", "expected an object, got an array"},
         BadConfig{"unknown_top_key", minimal("[]", R"(, "hopp": 3)"),
                   "hopp: unknown key; expected one of"},
-        BadConfig{"misspelt_key",
-                  minimal(R"([{"name": "in", "shape": [1, 1, -1], "hopp": 64}])"),
+        BadConfig{"misspelt_key", minimal(R"([{"name": "in", "shape": [1, 1, -1], "hopp": 64}])"),
                   "inputs[0].hopp: unknown key (did you mean \"hop\"?)"},
         BadConfig{"shape_type", minimal(R"([{"name": "in", "shape": "1x1", "hop": 64}])"),
                   "inputs[0].shape: expected an array of integers, got a string"},
-        BadConfig{"shape_element",
-                  minimal(R"([{"name": "in", "shape": [1, 1.5, -1], "hop": 64}])"),
+        BadConfig{"shape_element", minimal(R"([{"name": "in", "shape": [1, 1.5, -1], "hop": 64}])"),
                   "inputs[0].shape[1]: expected an integer, got 1.5"},
-        BadConfig{"shape_negative",
-                  minimal(R"([{"name": "in", "shape": [1, -3, -1], "hop": 64}])"),
+        BadConfig{"shape_negative", minimal(R"([{"name": "in", "shape": [1, -3, -1], "hop": 64}])"),
                   "inputs[0].shape[1]: must be -1"},
         BadConfig{"missing_name", minimal(R"([{"shape": [1, 1, -1], "hop": 64}])"),
                   "inputs[0].name: is required"},
@@ -246,30 +266,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"default_on_audio",
                   minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64, "default": 1}])"),
                   "inputs[0].default: only parameter tensors take it"},
-        BadConfig{"default_count",
-                  minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64},
+        BadConfig{"default_count", minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64},
                               {"name": "g", "role": "parameter", "shape": [2], "default": [1, 2, 3]}])"),
                   "inputs[1].default: has 3 values; shape [2] needs 2"},
         BadConfig{"default_outside_range",
                   minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64},
                               {"name": "g", "role": "parameter", "shape": [1], "default": 3, "range": [0, 1]}])"),
                   "inputs[1].default: lies outside range [0, 1]"},
-        BadConfig{"range_reversed",
-                  minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64},
+        BadConfig{"range_reversed", minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64},
                               {"name": "g", "role": "parameter", "shape": [1], "range": [1, 0]}])"),
                   "inputs[1].range: minimum must be below maximum"},
-        BadConfig{"unknown_engine",
-                  R"({"engines": [{"engine": "tensorrt", "model": "x"}], "inputs": [], "outputs": []})",
-                  "engines[0].model: no such file"},
-        BadConfig{"unknown_engine_name",
-                  R"({"engines": [{"engine": "tensorrt"}], "inputs": [{"name": "in", "shape": [1, 1, -1], "hop": 64}], "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 64}]})",
-                  "engines[0].model: is required for engine \"tensorrt\""},
-        BadConfig{"unknown_engine_with_model",
-                  R"({"engines": [{"engine": "tensorrt", "model": "gain.onnx"}], "inputs": [{"name": "in", "shape": [1, 1, -1], "hop": 64}], "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 64}]})",
-                  "engines[0].engine: engine 'tensorrt' is unknown; available: bypass"},
-        BadConfig{"missing_model_file",
-                  R"({"engines": [{"engine": "onnxruntime", "model": "nope.onnx"}], "inputs": [], "outputs": []})",
-                  "engines[0].model: no such file: "},
+        BadConfig{
+            "unknown_engine",
+            R"({"engines": [{"engine": "tensorrt", "model": "x"}], "inputs": [], "outputs": []})",
+            "engines[0].model: no such file"},
+        BadConfig{
+            "unknown_engine_name",
+            R"({"engines": [{"engine": "tensorrt"}], "inputs": [{"name": "in", "shape": [1, 1, -1], "hop": 64}], "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 64}]})",
+            "engines[0].model: is required for engine \"tensorrt\""},
+        BadConfig{
+            "unknown_engine_with_model",
+            R"({"engines": [{"engine": "tensorrt", "model": "gain.onnx"}], "inputs": [{"name": "in", "shape": [1, 1, -1], "hop": 64}], "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 64}]})",
+            "engines[0].engine: engine 'tensorrt' is unknown; available: bypass"},
+        BadConfig{
+            "missing_model_file",
+            R"({"engines": [{"engine": "onnxruntime", "model": "nope.onnx"}], "inputs": [], "outputs": []})",
+            "engines[0].model: no such file: "},
         BadConfig{"no_engines", replaced(minimal(), R"([{"engine": "bypass"}])", "[]"),
                   "engines: must name at least one engine"},
         BadConfig{"custom_engine", replaced(minimal(), "bypass", "custom"),
@@ -302,20 +324,28 @@ INSTANTIATE_TEST_SUITE_P(
                   minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64}])",
                           R"(, "state_pairs": [{"output": "h_out"}])"),
                   "state_pairs[0].input: is required"},
-        BadConfig{"state_pair_unknown",
-                  minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64}])",
-                          R"(, "stateful": true, "state_pairs": [{"output": "h_out", "input": "h_in"}])"),
-                  "state_pairs[0].output: no output named 'h_out'"},
+        BadConfig{
+            "state_pair_unknown",
+            minimal(R"([{"name": "in", "shape": [1, 1, -1], "hop": 64}])",
+                    R"(, "stateful": true, "state_pairs": [{"output": "h_out", "input": "h_in"}])"),
+            "state_pairs[0].output: no output named 'h_out'"},
         BadConfig{"context_priority", minimal("[]", R"(, "context": {"priority": 120})"),
                   "context.priority: must be a SCHED_FIFO priority 1..99, got 120"},
         BadConfig{"context_wake", minimal("[]", R"(, "context": {"wake_strategy": "spin"})"),
-                  "context.wake_strategy: \"spin\" is not one of \"sleep\", \"poll\", \"timer\""},
+                  "context.wake_strategy: \"spin\" is not one of \"sleep\", \"poll\", \"timer\", "
+                  "\"anticipate\""},
         BadConfig{"context_timer", minimal("[]", R"(, "context": {"timer_interval_us": 5})"),
                   "context.timer_interval_us: must be between 10 and 10000, got 5"},
         BadConfig{"context_timer_idle",
                   minimal("[]", R"(, "context": {"timer_idle_timeout_ms": 60001})"),
                   "context.timer_idle_timeout_ms: must be 0 (never) or between 1 and 60000, "
                   "got 60001"},
+        BadConfig{"context_anticipation_spin",
+                  minimal("[]", R"(, "context": {"anticipation_spin_us": 5})"),
+                  "context.anticipation_spin_us: must be between 10 and 10000, got 5"},
+        BadConfig{"context_anticipation_idle",
+                  minimal("[]", R"(, "context": {"anticipation_idle_timeout_ms": 0})"),
+                  "context.anticipation_idle_timeout_ms: must be between 1 and 60000, got 0"},
         BadConfig{"sample_rate", minimal("[]", R"(, "sample_rate": 0)"),
                   "sample_rate: must be between 1000 and 1536000 Hz, got 0"},
         BadConfig{"parallel_stateful",

@@ -382,10 +382,18 @@ PacedMeasurement run_paced(const InferenceConfig& config, std::size_t engine_ind
     m.periods = done;
     call_us.resize(done * options.handlers);
     callback_us.resize(done);
+    m.late_pct_min = 100.0;
     for (const auto& handler : handlers) {
         const Statistics s = handler->statistics();
         m.inferences += s.inferences_submitted;
         m.late += s.late_inferences;
+        m.expired += s.expired_inferences;
+        const double late_pct = s.inferences_submitted > 0
+                                    ? 100.0 * static_cast<double>(s.late_inferences) /
+                                          static_cast<double>(s.inferences_submitted)
+                                    : 0.0;
+        m.late_pct_min = std::min(m.late_pct_min, late_pct);
+        m.late_pct_max = std::max(m.late_pct_max, late_pct);
         m.failed += s.failed_inferences;
         m.slowest_inference_ms = std::max(m.slowest_inference_ms, s.max_inference_ms);
     }
@@ -421,19 +429,20 @@ std::string table_row(const BlockMeasurement& m) {
 }
 
 std::string paced_header() {
-    return "engine       handlers | inferences    late   late %  failed | process() us p50    p99"
-           "     max | callback us p99 | latency  workers overruns steal";
+    return "engine       handlers | inferences    late   late %  failed | per handler late % min"
+           "    max | process() us p50    p99     max | callback us p99 | latency  workers "
+           "overruns steal";
 }
 
 std::string paced_row(const PacedMeasurement& m) {
     return format(
-        "%-12s %8zu | %10llu %7llu %7.3f %7llu | %16.2f %7.2f %8.1f | %15.1f | %7zu "
-        "%8zu %8zu %5llu",
+        "%-12s %8zu | %10llu %7llu %7.3f %7llu | %22.1f %6.1f | %16.2f %7.2f %8.1f | %15.1f | "
+        "%7zu %8zu %8zu %5llu",
         m.engine.c_str(), m.handlers, static_cast<unsigned long long>(m.inferences),
         static_cast<unsigned long long>(m.late), m.late_pct,
-        static_cast<unsigned long long>(m.failed), m.process_us.p50, m.process_us.p99,
-        m.process_us.max, m.callback_us.p99, m.latency_samples, m.worker_threads, m.host_overruns,
-        static_cast<unsigned long long>(m.steal_ticks));
+        static_cast<unsigned long long>(m.failed), m.late_pct_min, m.late_pct_max, m.process_us.p50,
+        m.process_us.p99, m.process_us.max, m.callback_us.p99, m.latency_samples, m.worker_threads,
+        m.host_overruns, static_cast<unsigned long long>(m.steal_ticks));
 }
 
 }  // namespace legato::bench

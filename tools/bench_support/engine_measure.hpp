@@ -120,6 +120,10 @@ struct PacedMeasurement {
     Summary process_us;             ///< one process() call on the audio thread
     Summary callback_us;            ///< all handlers' process() calls of one period
     std::uint64_t steal_ticks = 0;  ///< hypervisor steal during the run (/proc/stat)
+    std::uint64_t expired = 0;      ///< requests the pool dropped as too late (overload)
+    /// The spread of losses across handlers: the smallest and largest per-handler late %.
+    double late_pct_min = 0.0;
+    double late_pct_max = 0.0;
 };
 
 struct PacedOptions {
