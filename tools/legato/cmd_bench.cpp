@@ -24,6 +24,7 @@
 #include "support/run_support.hpp"
 #include "tools/legato/commands.hpp"
 #include "tools/legato/exit_codes.hpp"
+#include "tools/legato/output_file.hpp"
 
 namespace legato::cli {
 
@@ -133,10 +134,28 @@ json paced_json(const bench::PacedMeasurement& m) {
             {"steal_ticks", m.steal_ticks}};
 }
 
-void write_csv(const std::string& path, const std::vector<bench::BlockMeasurement>& rows) {
-    std::ofstream out(path);
-    if (!out)
-        throw Error(path + ": cannot write");
+// Writes `path` through a temporary file beside it (output_file.hpp): a failed write leaves
+// an existing file as it was.
+template <class Write>
+void write_file(const std::string& path, Write&& write) {
+    try {
+        OutputFile file(path);
+        {
+            std::ofstream out(file.temporary());
+            if (!out)
+                throw Error(path + ": cannot write");
+            write(out);
+            out.flush();
+            if (!out)
+                throw Error(path + ": write failed");
+        }
+        file.commit();
+    } catch (const std::runtime_error& e) {
+        throw Error(e.what());
+    }
+}
+
+void write_csv(std::ostream& out, const std::vector<bench::BlockMeasurement>& rows) {
     out << "engine,block,skipped,direct_ns_per_sample_p50,direct_ns_per_sample_p99,"
            "handler_ns_per_sample_p50,handler_ns_per_sample_p99,inference_us_p50,"
            "inference_us_p99,inference_us_max,direct_us_p50,direct_us_p99,direct_us_max,cold_us,"
@@ -158,14 +177,9 @@ void write_csv(const std::string& path, const std::vector<bench::BlockMeasuremen
             << m.round_trip_overhead_us << ',' << m.violations << ',' << m.inferences << ','
             << m.failed << ',' << csv_text(m.note) << '\n';
     }
-    if (!out)
-        throw Error(path + ": write failed");
 }
 
-void write_paced_csv(const std::string& path, const std::vector<bench::PacedMeasurement>& rows) {
-    std::ofstream out(path);
-    if (!out)
-        throw Error(path + ": cannot write");
+void write_paced_csv(std::ostream& out, const std::vector<bench::PacedMeasurement>& rows) {
     out << "engine,handlers,block,seconds,inferences,late,late_pct,failed,process_us_p50,"
            "process_us_p99,process_us_max,callback_us_p99,latency_samples,worker_threads,"
            "host_overruns,steal_ticks\n";
@@ -175,8 +189,6 @@ void write_paced_csv(const std::string& path, const std::vector<bench::PacedMeas
             << m.process_us.p50 << ',' << m.process_us.p99 << ',' << m.process_us.max << ','
             << m.callback_us.p99 << ',' << m.latency_samples << ',' << m.worker_threads << ','
             << m.host_overruns << ',' << m.steal_ticks << '\n';
-    if (!out)
-        throw Error(path + ": write failed");
 }
 
 // Runs a shell command, returning its exit status and what it printed.
@@ -216,13 +228,8 @@ std::string draw_plot(const std::string& png, const std::string& title,
         return "gnuplot has neither the pngcairo nor the png terminal";
 
     const fs::path script_path = fs::path(png).replace_extension(".gp");
-    std::ofstream script(script_path);
-    if (!script)
-        return script_path.string() + ": cannot write the gnuplot script";
-    script << "# Written by `legato bench`; re-run with: gnuplot " << script_path.string() << "\n"
-           << "set terminal " << terminal << "\n"
-           << "set output " << gnuplot_quote(png) << "\n"
-           << "set title " << gnuplot_quote(title) << " noenhanced\n"
+    std::ostringstream script;  // everything after `set output`
+    script << "set title " << gnuplot_quote(title) << " noenhanced\n"
            << "set logscale x 2\nset logscale y 10\nset grid xtics ytics mytics\n"
            << "set xlabel 'block size = hop (samples)'\n"
            << "set ylabel 'runtime per sample (ns), median'\n"
@@ -254,13 +261,35 @@ std::string draw_plot(const std::string& png, const std::string& title,
     // Above this line an engine is slower than real time at any block size.
     script << "plot " << plots << ", " << 1e9 / sample_rate
            << " with lines lc rgb 'red' dt 3 title 'real-time limit'\n";
-    script.close();
-    std::string output;
-    if (run_command("gnuplot " + gnuplot_quote(script_path.string()), &output) != 0)
-        return "gnuplot failed on " + script_path.string() + ": " + output;
-    std::error_code error;
-    if (!fs::exists(png, error) || fs::file_size(png, error) == 0)
-        return "gnuplot wrote no image to " + png + (output.empty() ? "" : ": " + output);
+    // The image and the script are written beside their destinations and renamed over them
+    // only when complete (output_file.hpp): a failed plot leaves earlier files as they were.
+    try {
+        OutputFile image(png);
+        OutputFile script_file(script_path);
+        auto write_script = [&](const std::string& output_path) {
+            std::ofstream out(script_file.temporary());
+            out << "# Written by `legato bench`; re-run with: gnuplot " << script_path.string()
+                << "\n"
+                << "set terminal " << terminal << "\n"
+                << "set output " << gnuplot_quote(output_path) << "\n"
+                << script.str();
+            return static_cast<bool>(out);
+        };
+        if (!write_script(image.temporary().string()))
+            return script_path.string() + ": cannot write the gnuplot script";
+        std::string output;
+        if (run_command("gnuplot " + gnuplot_quote(script_file.temporary().string()), &output) != 0)
+            return "gnuplot failed on " + script_path.string() + ": " + output;
+        std::error_code error;
+        if (fs::file_size(image.temporary(), error) == 0 || error)
+            return "gnuplot wrote no image to " + png + (output.empty() ? "" : ": " + output);
+        image.commit();
+        if (!write_script(png))
+            return script_path.string() + ": cannot write the gnuplot script";
+        script_file.commit();
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
     return {};
 }
 
@@ -279,6 +308,8 @@ int run_bench(const BenchOptions& o) {
         config.context.wake_strategy = WakeStrategy::sleep;
     else if (o.wake_strategy == "timer")
         config.context.wake_strategy = WakeStrategy::timer;
+    else if (o.wake_strategy == "anticipate")
+        config.context.wake_strategy = WakeStrategy::anticipate;
     else if (o.wake_strategy == "poll") {
         config.context.wake_strategy = WakeStrategy::poll;
         config.context.realtime_priority = false;  // SCHED_FIFO polling trips RT throttling
@@ -389,22 +420,22 @@ int run_bench(const BenchOptions& o) {
     for (const auto& m : rows)
         std::printf("%s\n", bench::table_row(m).c_str());
     if (!paced.empty()) {
-        const char* strategy = config.context.wake_strategy == WakeStrategy::sleep  ? "sleep"
-                               : config.context.wake_strategy == WakeStrategy::timer ? "timer"
-                                                                                      : "poll";
-        std::printf("\nhandlers paced in real time at block %zu, %.1f s each, workers wake: %s\n%s\n",
-                    o.paced_block, o.seconds, strategy, bench::paced_header().c_str());
+        constexpr const char* strategies[] = {"sleep", "poll", "timer", "anticipate"};
+        const char* strategy = strategies[static_cast<int>(config.context.wake_strategy)];
+        std::printf(
+            "\nhandlers paced in real time at block %zu, %.1f s each, workers wake: %s\n%s\n",
+            o.paced_block, o.seconds, strategy, bench::paced_header().c_str());
         for (const auto& m : paced)
             std::printf("%s\n", bench::paced_row(m).c_str());
     }
     std::fflush(stdout);
 
     if (!o.csv.empty()) {
-        write_csv(o.csv, rows);
+        write_file(o.csv, [&](std::ostream& out) { write_csv(out, rows); });
         if (!paced.empty()) {
             const fs::path path(o.csv);
-            write_paced_csv(
-                (path.parent_path() / (path.stem().string() + "_instances.csv")).string(), paced);
+            write_file((path.parent_path() / (path.stem().string() + "_instances.csv")).string(),
+                       [&](std::ostream& out) { write_paced_csv(out, paced); });
         }
     }
     if (!o.json_file.empty()) {
@@ -424,10 +455,7 @@ int run_bench(const BenchOptions& o) {
             document["blocks"].push_back(block_json(m));
         for (const auto& m : paced)
             document["instances"].push_back(paced_json(m));
-        std::ofstream out(o.json_file);
-        out << document.dump(2) << '\n';
-        if (!out)
-            throw Error(o.json_file + ": cannot write");
+        write_file(o.json_file, [&](std::ostream& out) { out << document.dump(2) << '\n'; });
     }
     if (!o.plot.empty()) {
         const std::string error =
@@ -493,12 +521,14 @@ std::function<int()> add_bench_command(CLI::App& app) {
                      "instead of the config's (e.g. when one measured under load exceeds the "
                      "hop)")
         ->check(CLI::Range(0.001, 100000.0));
-    bench->add_option("--workers", options->workers,
-                      "Worker threads of the pool, instead of the config's context")
+    bench
+        ->add_option("--workers", options->workers,
+                     "Worker threads of the pool, instead of the config's context")
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
-    bench->add_option("--wake-strategy", options->wake_strategy,
-                      "How idle workers wait, instead of the config's context")
-        ->check(CLI::IsMember({"sleep", "timer", "poll"}));
+    bench
+        ->add_option("--wake-strategy", options->wake_strategy,
+                     "How idle workers wait, instead of the config's context")
+        ->check(CLI::IsMember({"anticipate", "sleep", "timer", "poll"}));
     bench->add_option("--csv", options->csv,
                       "Write the per-block results as CSV (paced runs: FILE_instances.csv)");
     bench->add_option("--json", options->json_file, "Write all results as JSON");

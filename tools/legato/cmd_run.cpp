@@ -37,6 +37,7 @@
 #include "tools/legato/audio_file.hpp"
 #include "tools/legato/commands.hpp"
 #include "tools/legato/exit_codes.hpp"
+#include "tools/legato/output_file.hpp"
 
 namespace legato::cli {
 
@@ -62,6 +63,7 @@ struct RunOptions {
     bool allow_rate_mismatch = false;
     bool fail_on_late = false;
     bool no_progress = false;
+    bool overwrite_input = false;
 };
 
 /// Ends the command with an exit code and a message for stderr.
@@ -277,6 +279,15 @@ void draw_progress(std::size_t done, std::size_t total, double sample_rate) {
 }
 
 int run(const RunOptions& options) {
+    // 0. Never lose the user's input: OUT naming the same file as IN (also through a symbolic
+    //    or hard link) is refused before anything is opened for writing.
+    if (same_file(options.input_file, options.output_file) && !options.overwrite_input)
+        throw CommandError{exit_usage,
+                           options.output_file + " is the input file " + options.input_file +
+                               ": refusing to overwrite the input; choose another output file, "
+                               "or pass --overwrite-input to replace it once the render has "
+                               "succeeded"};
+
     // 1. The config, and everything on the command line that can be checked against it before
     //    the (slow) model loading.
     ModelConfig config;
@@ -352,23 +363,19 @@ int run(const RunOptions& options) {
             handler->set_late_policy(parse_late_policy(options.late_policy));
     }
 
-    // Open the output now: a bad path fails before the models load and the render runs. If
-    // anything fails before it is complete, the half-written file is removed (after the
+    // The output goes to a temporary file beside OUT, created now so that a bad path fails
+    // before the models load; it replaces OUT only when the whole run has succeeded, so on
+    // any failure OUT is left exactly as it was (and the temporary file is removed once the
     // writer, declared later, has closed it).
-    struct RemoveUnlessComplete {
-        std::filesystem::path file;
-        bool complete = false;
-        ~RemoveUnlessComplete() {
-            std::error_code ignored;
-            if (!complete)
-                std::filesystem::remove(file, ignored);
-        }
-    } output_guard{options.output_file};
+    std::optional<OutputFile> output_file;
     std::optional<AudioFileWriter> writer;
     try {
-        writer.emplace(options.output_file, input.sample_rate,
+        output_file.emplace(options.output_file);
+        writer.emplace(output_file->temporary().string(), input.sample_rate,
                        per_channel ? file_channels : model_outputs);
     } catch (const AudioFileError& e) {
+        throw CommandError{exit_input, e.what()};
+    } catch (const std::runtime_error& e) {
         throw CommandError{exit_input, e.what()};
     }
 
@@ -448,7 +455,6 @@ int run(const RunOptions& options) {
             views.emplace_back(channel.data() + first, output_frames);
         writer->write(views, output_frames);
         writer->close();
-        output_guard.complete = true;
     } catch (const AudioFileError& e) {
         throw CommandError{exit_input, e.what()};
     }
@@ -528,6 +534,16 @@ int run(const RunOptions& options) {
                      static_cast<unsigned long long>(total.late_inferences));
         exit_code = exit_failure;
     }
+    if (exit_code != exit_ok) {
+        std::fprintf(stderr, "legato run: %s not written (left as it was)\n",
+                     options.output_file.c_str());
+        return exit_code;
+    }
+    try {
+        output_file->commit();
+    } catch (const std::runtime_error& e) {
+        throw CommandError{exit_input, e.what()};
+    }
     return exit_code;
 }
 
@@ -567,6 +583,9 @@ std::function<int()> add_run_command(CLI::App& app) {
                       "Run even if the file's sample rate is not the config's (warning)");
     command->add_flag("--fail-on-late", options->fail_on_late,
                       "Exit with status 1 if any inference was late");
+    command->add_flag("--overwrite-input", options->overwrite_input,
+                      "Allow OUTPUT to be the input file: it is replaced once the render has "
+                      "succeeded (written to a temporary file first)");
     command->add_flag("--no-progress", options->no_progress,
                       "No progress bar (it is drawn only when stderr is a terminal anyway)");
     return [options] {
