@@ -266,7 +266,7 @@ scheduling::Candidate Session::next() const noexcept {
     // The deadline assumes the due position ends a block; it may start one, and then the
     // output is needed up to max_block - 1 samples later.
     candidate.latest_ns = next.dropped ? 0 : next.deadline_ns + block_slack_ns_;
-    // The expected cost: the running average, but never above the bound the latency was
+    // The expected cost: the running median, but never above the bound the latency was
     // computed from (so a freshly submitted request is never expired; an outlier that raised
     // the average cannot starve the handler either).
     candidate.cost_ns = next.dropped ? 0
@@ -344,9 +344,13 @@ void Session::execute(std::uint64_t seq) noexcept {
     engine.release(run);
     const std::int64_t took = rt::now_ns() - start;
     counters_.record_run(static_cast<std::uint64_t>(took), ok);
-    // The scheduler's cost estimate: a running average (1/8) of recent inference times.
+    // The scheduler's cost estimate: a running median (each run moves it 1/16 towards itself),
+    // so an engine that is slow on a few hops does not make every other hop look too late.
     const std::int64_t typical = typical_cost_ns_.load(std::memory_order_relaxed);
-    typical_cost_ns_.store(typical + (took - typical) / 8, std::memory_order_relaxed);
+    const std::int64_t step = std::max<std::int64_t>(typical / 16, 1'000);
+    typical_cost_ns_.store(
+        took > typical ? typical + step : std::max<std::int64_t>(typical - step, 0),
+        std::memory_order_relaxed);
     slots_.finish(seq, ok);
 }
 

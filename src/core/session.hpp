@@ -114,7 +114,7 @@ private:
     RequestSlots slots_;
     alignas(64) std::atomic<std::uint32_t> active_runs_{0};
     std::atomic<std::uint64_t> started_{0};         // requests a worker started (fairness)
-    std::atomic<std::int64_t> typical_cost_ns_{0};  // running average of inference times
+    std::atomic<std::int64_t> typical_cost_ns_{0};  // running median of inference times
     const std::int64_t max_inference_ns_;
     const std::int64_t block_slack_ns_;
 

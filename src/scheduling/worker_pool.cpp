@@ -76,6 +76,7 @@ WorkerPool::WorkerPool(const ContextConfig& config)
         sources_[i].store(nullptr);
     workers_.reset(new Worker[worker_count_]);
     for (std::size_t i = 0; i < worker_count_; ++i) {
+        workers_[i].index = i;
         // Sized here so that a scheduling decision never allocates.
         workers_[i].candidates.resize(config.max_handlers);
         workers_[i].sources.resize(config.max_handlers);
@@ -181,9 +182,14 @@ void WorkerPool::take_setup_job() noexcept {
     }
 }
 
+void WorkerPool::release_spin(const Worker& worker) noexcept {
+    std::size_t holder = worker.index;
+    spinner_.compare_exchange_strong(holder, no_spinner, std::memory_order_relaxed);
+}
+
 bool WorkerPool::claim_and_wake(Worker& worker) noexcept {
     std::int64_t wake_at = worker.wake_at.load(std::memory_order_seq_cst);
-    if (wake_at == 0 ||
+    if (wake_at <= 0 ||  // awake, or busy running a request
         !worker.wake_at.compare_exchange_strong(wake_at, 0, std::memory_order_seq_cst))
         return false;
     worker.wake.post();
@@ -197,10 +203,12 @@ void WorkerPool::notify(std::size_t requests, std::int64_t now_ns) noexcept {
         // Dekker hand-over with wait_anticipating(), all seq_cst: the session published its
         // requests with a seq_cst store; either the worker's re-check sees them, or these loads
         // see the worker's wake_at.
-        std::size_t awake = 0;
-        for (std::size_t i = 0; i < worker_count_; ++i)
-            if (workers_[i].wake_at.load(std::memory_order_seq_cst) <= now_ns + wake_allowance_ns)
+        std::size_t awake = 0;  // idle and looking for work now, or about to
+        for (std::size_t i = 0; i < worker_count_; ++i) {
+            const std::int64_t wake_at = workers_[i].wake_at.load(std::memory_order_seq_cst);
+            if (wake_at != busy && wake_at <= now_ns + wake_allowance_ns)
                 ++awake;
+        }
         for (std::size_t i = 0; i < worker_count_ && awake < requests; ++i) {
             const std::int64_t wake_at = workers_[i].wake_at.load(std::memory_order_seq_cst);
             if (wake_at > now_ns + wake_allowance_ns && claim_and_wake(workers_[i]))
@@ -241,8 +249,13 @@ bool WorkerPool::run_one(Worker& worker) noexcept {
             continue;
         }
         if (holds_for_burst(worker, choice.index, count))
-            return true;     // spin: the held-for request is about to come
+            return true;  // spin: the held-for request is about to come
+        // While it runs, this worker is not available to a request the audio thread publishes,
+        // and another may spin for the next one.
+        worker.wake_at.store(busy, std::memory_order_seq_cst);
+        release_spin(worker);
         source->run_next();  // false only if another worker was faster: rescan at once either way
+        worker.wake_at.store(0, std::memory_order_seq_cst);
         return true;
     }
 }
@@ -313,10 +326,22 @@ std::int64_t WorkerPool::earliest_forecast(std::int64_t now_ns) const noexcept {
 
 void WorkerPool::wait_anticipating(Worker& worker, std::int64_t forecast) {
     const std::int64_t now = rt::now_ns();
-    const IdlePlan plan = plan_idle(now, forecast, worker.margin.margin_ns(), anticipation_);
+    IdlePlan plan = plan_idle(now, forecast, worker.margin.margin_ns(), anticipation_);
     if (plan.action == IdleAction::spin) {
-        rt::cpu_relax();
-        return;
+        // One spinning worker is enough to catch the request (the audio thread wakes more if it
+        // publishes more at once); the others nap through the spin window. Spinning workers at
+        // real-time priority would otherwise take every core from a host thread below them.
+        std::size_t holder = spinner_.load(std::memory_order_relaxed);
+        if (holder == worker.index ||
+            (holder == no_spinner &&
+             spinner_.compare_exchange_strong(holder, worker.index, std::memory_order_relaxed))) {
+            rt::cpu_relax();
+            return;
+        }
+        plan = {IdleAction::nap,
+                std::min(forecast + anticipation_.spin_after_ns, now + anticipation_.max_nap_ns)};
+    } else {
+        release_spin(worker);
     }
     const std::int64_t until = plan.action == IdleAction::nap ? plan.until_ns : wake_never;
     worker.wake_at.store(until, std::memory_order_seq_cst);

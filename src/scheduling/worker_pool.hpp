@@ -68,15 +68,17 @@ public:
 
 private:
     static constexpr std::int64_t wake_never = INT64_MAX;  // wake_at of a worker without timeout
+    static constexpr std::int64_t busy = -1;               // wake_at of a worker running a request
 
     struct alignas(64) Worker {
         std::atomic<std::uint64_t> epoch{0};
-        std::atomic<std::int64_t> wake_at{0};  // 0 = awake; else when it looks again
+        std::atomic<std::int64_t> wake_at{0};  // 0 = idle and awake; busy; else when it looks again
         rt::Semaphore wake;                    // anticipate: posted by whoever claims wake_at
         // Worker thread only: scratch space for one scheduling decision.
         std::vector<Candidate> candidates;
         std::vector<WorkSource*> sources;
         WakeMargin margin;
+        std::size_t index = 0;
     };
 
     void worker_main(std::size_t index);
@@ -89,6 +91,7 @@ private:
     void wait_anticipating(Worker& worker, std::int64_t forecast_ns);
     void sleep_until_woken(Worker& worker);
     bool claim_and_wake(Worker& worker) noexcept LEGATO_NONBLOCKING;
+    void release_spin(const Worker& worker) noexcept;
     void wait_until_unused() const;
 
     ContextConfig config_;
@@ -104,6 +107,9 @@ private:
     std::atomic<int> sleepers_{0};  // sleep/timer: announcements not yet claimed by a notify
     rt::Semaphore wake_;            // sleep/timer
     std::atomic<bool> stop_{false};
+    // anticipate: the one worker allowed to spin for the next request (no_spinner: none).
+    static constexpr std::size_t no_spinner = static_cast<std::size_t>(-1);
+    std::atomic<std::size_t> spinner_{no_spinner};
 
     // Setup jobs (run_on_worker).
     std::mutex job_mutex_;
