@@ -43,12 +43,17 @@ public:
         float* ring = data(channel);
         const std::size_t start = index(position);
         const std::size_t first = std::min(count, capacity_ - start);
+        // Zero-length copies are skipped: a null pointer is undefined even with a length of 0.
         if (source != nullptr) {
-            std::memcpy(ring + start, source, first * sizeof(float));
-            std::memcpy(ring, source + first, (count - first) * sizeof(float));
+            if (first > 0)
+                std::memcpy(ring + start, source, first * sizeof(float));
+            if (count > first)
+                std::memcpy(ring, source + first, (count - first) * sizeof(float));
         } else {
-            std::memset(ring + start, 0, first * sizeof(float));
-            std::memset(ring, 0, (count - first) * sizeof(float));
+            if (first > 0)
+                std::memset(ring + start, 0, first * sizeof(float));
+            if (count > first)
+                std::memset(ring, 0, (count - first) * sizeof(float));
         }
     }
 
@@ -60,8 +65,10 @@ public:
         const float* ring = data(channel);
         const std::size_t start = index(position);
         const std::size_t first = std::min(count, capacity_ - start);
-        std::memcpy(target, ring + start, first * sizeof(float));
-        std::memcpy(target + first, ring, (count - first) * sizeof(float));
+        if (first > 0)
+            std::memcpy(target, ring + start, first * sizeof(float));
+        if (count > first)
+            std::memcpy(target + first, ring, (count - first) * sizeof(float));
     }
 
     /// [owner thread] Copies positions [from, from + count) of channel `channel` to positions
