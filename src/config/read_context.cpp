@@ -16,6 +16,19 @@ constexpr std::string_view context_keys[] = {
     "timer_idle_timeout_ms", "anticipation_spin_us", "anticipation_idle_timeout_ms",
     "max_handlers"};
 
+// The count at `key` of context object `j` if present (else `fallback`), refused with
+// "must be <range>, got N" outside [low, high].
+std::size_t bounded_count(const Reader& r, const Json& j, const char* key, std::size_t low,
+                          std::size_t high, const char* range, std::int64_t fallback) {
+    if (!j.contains(key))
+        return static_cast<std::size_t>(fallback);
+    const std::string path = std::string("context.") + key;
+    const std::size_t value = r.count(j[key], path);
+    if (value < low || value > high)
+        r.fail(path, std::string("must be ") + range + ", got " + std::to_string(value));
+    return value;
+}
+
 }  // namespace
 
 ContextConfig read_context(const Reader& r, const Json& value) {
@@ -39,42 +52,20 @@ ContextConfig read_context(const Reader& r, const Json& value) {
     if (j.contains("wake_strategy"))
         c.wake_strategy = r.choice<WakeStrategy>(j["wake_strategy"], "context.wake_strategy",
                                                  wake_strategy_names);
-    if (j.contains("spin_before_sleep_us")) {
-        const std::size_t us = r.count(j["spin_before_sleep_us"], "context.spin_before_sleep_us");
-        if (us > 1'000'000)
-            r.fail("context.spin_before_sleep_us",
-                   "must be at most 1000000 (1 s), got " + std::to_string(us));
-        c.spin_before_sleep = std::chrono::microseconds(us);
-    }
-    if (j.contains("timer_interval_us")) {
-        const std::size_t us = r.count(j["timer_interval_us"], "context.timer_interval_us");
-        if (us < 10 || us > 10'000)
-            r.fail("context.timer_interval_us",
-                   "must be between 10 and 10000, got " + std::to_string(us));
-        c.timer_interval = std::chrono::microseconds(us);
-    }
-    if (j.contains("timer_idle_timeout_ms")) {
-        const std::size_t ms = r.count(j["timer_idle_timeout_ms"], "context.timer_idle_timeout_ms");
-        if (ms > 60'000)
-            r.fail("context.timer_idle_timeout_ms",
-                   "must be 0 (never) or between 1 and 60000, got " + std::to_string(ms));
-        c.timer_idle_timeout = std::chrono::milliseconds(ms);
-    }
-    if (j.contains("anticipation_spin_us")) {
-        const std::size_t us = r.count(j["anticipation_spin_us"], "context.anticipation_spin_us");
-        if (us < 10 || us > 10'000)
-            r.fail("context.anticipation_spin_us",
-                   "must be between 10 and 10000, got " + std::to_string(us));
-        c.anticipation_spin = std::chrono::microseconds(us);
-    }
-    if (j.contains("anticipation_idle_timeout_ms")) {
-        const std::size_t ms =
-            r.count(j["anticipation_idle_timeout_ms"], "context.anticipation_idle_timeout_ms");
-        if (ms < 1 || ms > 60'000)
-            r.fail("context.anticipation_idle_timeout_ms",
-                   "must be between 1 and 60000, got " + std::to_string(ms));
-        c.anticipation_idle_timeout = std::chrono::milliseconds(ms);
-    }
+    c.spin_before_sleep = std::chrono::microseconds(
+        bounded_count(r, j, "spin_before_sleep_us", 0, 1'000'000, "at most 1000000 (1 s)",
+                      c.spin_before_sleep.count()));
+    c.timer_interval = std::chrono::microseconds(bounded_count(
+        r, j, "timer_interval_us", 10, 10'000, "between 10 and 10000", c.timer_interval.count()));
+    c.timer_idle_timeout = std::chrono::milliseconds(
+        bounded_count(r, j, "timer_idle_timeout_ms", 0, 60'000, "0 (never) or between 1 and 60000",
+                      c.timer_idle_timeout.count()));
+    c.anticipation_spin = std::chrono::microseconds(bounded_count(r, j, "anticipation_spin_us", 10,
+                                                                  10'000, "between 10 and 10000",
+                                                                  c.anticipation_spin.count()));
+    c.anticipation_idle_timeout = std::chrono::milliseconds(
+        bounded_count(r, j, "anticipation_idle_timeout_ms", 1, 60'000, "between 1 and 60000",
+                      c.anticipation_idle_timeout.count()));
     if (j.contains("max_handlers")) {
         c.max_handlers = r.count(j["max_handlers"], "context.max_handlers");
         if (c.max_handlers == 0 || c.max_handlers > 65536)
