@@ -8,6 +8,9 @@
 //                         |--expire--> expired (the pool gave up before starting: too late)
 //                         '--------------------'--abandon (audio thread, when due)--> abandoned
 //                                                     (the worker frees it when it finishes)
+//                         '--------------------'--keep (audio thread, when due)--> overdue
+//                                                     (stateful: the worker still runs it, in
+//                                                      order, for its state, then frees it)
 //
 // The audio thread publishes requests in sequence order (advancing `published`) and collects
 // them in the same order when their output is due. Workers claim them in order by advancing
@@ -33,7 +36,27 @@
 
 namespace legato::core {
 
-enum class SlotState : std::uint32_t { free, submitted, running, done, failed, abandoned, expired };
+enum class SlotState : std::uint32_t {
+    free,
+    submitted,
+    running,
+    done,
+    failed,
+    abandoned,
+    expired,
+    overdue
+};
+
+/// What collect() does with a request that has not finished when it is due.
+enum class Unfinished {
+    /// Take it back from the workers if none has claimed it, abandon it if one runs it (its
+    /// result is discarded): stateless handlers, and every request on reset().
+    cancel,
+    /// Leave it to the workers: it still runs, in order, and its worker frees it; only its
+    /// audio is late. Stateful handlers, so that the state every later hop starts from is the
+    /// state after every earlier hop.
+    complete,
+};
 
 /// What the audio thread wrote with a request; read by the worker that claims it.
 struct RequestTicket {
@@ -50,6 +73,7 @@ enum class Outcome {
     cancelled,  ///< not started when due: taken back from the workers
     abandoned,  ///< still running when due: its late result will be discarded
     dropped,    ///< never published: its slot was still held by an abandoned inference
+    overdue,    ///< not finished when due, left to complete for its state (Unfinished::complete)
 };
 
 class RequestSlots {
@@ -92,10 +116,11 @@ public:
     }
 
     /// [audio thread] Ends request `seq` (all earlier ones collected): if it is not finished it
-    /// is cancelled or abandoned now. For Outcome::done the caller reads data(seq), then calls
-    /// release(seq); every other outcome has already released or handed the slot over.
-    /// Wait-free.
-    Outcome collect(std::uint64_t seq) noexcept LEGATO_NONBLOCKING {
+    /// is cancelled, abandoned or left to complete now, per `unfinished`. For Outcome::done the
+    /// caller reads data(seq), then calls release(seq); every other outcome has already
+    /// released or handed the slot over. Wait-free.
+    Outcome collect(std::uint64_t seq,
+                    Unfinished unfinished = Unfinished::cancel) noexcept LEGATO_NONBLOCKING {
         Slot& s = slot(seq);
         if (s.seq.load(std::memory_order_relaxed) != seq) {  // dropped at publication
             std::uint64_t expected = seq;
@@ -104,7 +129,7 @@ public:
         }
         SlotState state = s.state.load(std::memory_order_acquire);
         if (state == SlotState::submitted || state == SlotState::running)
-            state = take_back(seq, s);
+            state = unfinished == Unfinished::cancel ? take_back(seq, s) : leave_overdue(s);
         switch (state) {
             case SlotState::done:
                 return Outcome::done;
@@ -116,6 +141,8 @@ public:
                 return Outcome::expired;
             case SlotState::free:
                 return Outcome::cancelled;
+            case SlotState::overdue:
+                return Outcome::overdue;
             default:
                 return Outcome::abandoned;
         }
@@ -206,19 +233,22 @@ public:
         return slot(seq).deadline.load(std::memory_order_relaxed);
     }
 
-    /// [worker thread, after claim] submitted -> running. False if the audio thread abandoned
+    /// [worker thread, after claim] submitted -> running. True also for an overdue request
+    /// (it runs for its state; finish() then frees it). False if the audio thread abandoned
     /// it between the claim and now; the slot is then freed here. Lock-free.
     bool start(std::uint64_t seq) noexcept LEGATO_NONBLOCKING {
         SlotState expected = SlotState::submitted;
         if (slot(seq).state.compare_exchange_strong(expected, SlotState::running,
-                                                    std::memory_order_acq_rel))
+                                                    std::memory_order_acq_rel) ||
+            expected == SlotState::overdue)
             return true;
         release(seq);
         return false;
     }
 
     /// [worker thread, after claim] Gives up on `seq` without running it (it can no longer
-    /// meet its deadline): submitted -> expired, or frees it if already abandoned. Lock-free.
+    /// meet its deadline): submitted -> expired, or frees it if already abandoned. Never for
+    /// requests collected with Unfinished::complete. Lock-free.
     void expire(std::uint64_t seq) noexcept LEGATO_NONBLOCKING {
         SlotState expected = SlotState::submitted;
         Slot& s = slot(seq);
@@ -229,7 +259,7 @@ public:
     }
 
     /// [worker thread, after start] running -> done (ok) or failed; frees the slot instead if
-    /// the audio thread abandoned it meanwhile. Lock-free.
+    /// the audio thread abandoned it or left it overdue meanwhile. Lock-free.
     void finish(std::uint64_t seq, bool ok) noexcept LEGATO_NONBLOCKING {
         SlotState expected = SlotState::running;
         // seq_cst: a Dekker hand-over with wait_for_result (which also polls every millisecond).
@@ -271,6 +301,18 @@ private:
             if (s.state.compare_exchange_weak(state, SlotState::abandoned,
                                               std::memory_order_acq_rel, std::memory_order_acquire))
                 return SlotState::abandoned;
+        }
+        return state;
+    }
+
+    // The audio thread moves past an unfinished request but leaves it to the workers; finished
+    // meanwhile, its final state is returned.
+    static SlotState leave_overdue(Slot& s) noexcept LEGATO_NONBLOCKING {
+        SlotState state = s.state.load(std::memory_order_acquire);
+        while (state == SlotState::submitted || state == SlotState::running) {
+            if (s.state.compare_exchange_weak(state, SlotState::overdue, std::memory_order_acq_rel,
+                                              std::memory_order_acquire))
+                return SlotState::overdue;
         }
         return state;
     }

@@ -15,10 +15,13 @@ namespace {
 constexpr std::chrono::seconds offline_timeout{10};
 
 // In flight at once: the hops spanning latency + one block, plus abandoned inferences still
-// running on up to `run_limit` instances, plus slack.
+// running on up to `run_limit` instances, plus slack. A stateful handler also keeps its overdue
+// requests until they have run: room for a stall of three times the in-flight span before a
+// hop has to be dropped (and the state skip it).
 std::size_t slots_needed(std::size_t latency, std::size_t max_block, std::size_t hop,
-                         std::size_t run_limit) {
-    return (latency + max_block) / hop + 2 + run_limit + 2;
+                         std::size_t run_limit, bool stateful) {
+    const std::size_t in_flight = (latency + max_block) / hop + 2;
+    return in_flight + run_limit + 2 + (stateful ? 3 * in_flight : 0);
 }
 
 std::size_t audio_hop(const InferenceConfig& config) {
@@ -50,7 +53,7 @@ Session::Session(const SessionSetup& setup)
       generation_(setup.first_generation),
       applied_resets_(setup.controls.reset_requests.load()),
       slots_(slots_needed(setup.latency, setup.host.max_block_size, audio_hop(setup.config),
-                          run_limit_of(setup.config)),
+                          run_limit_of(setup.config), setup.config.stateful),
              setup.layout.stride),
       typical_cost_ns_(setup.typical_inference_ns),
       max_inference_ns_(static_cast<std::int64_t>(setup.max_inference_time_ms * 1e6)),
@@ -201,7 +204,10 @@ void Session::harvest_next() noexcept {
         slots_.wait_for_result(seq, offline_timeout);
         LEGATO_UNVERIFIED_EFFECTS_END
     }
-    const Outcome outcome = slots_.collect(seq);
+    // A stateful handler's unfinished request still runs, in order, so the state the next hop
+    // starts from is exact; only this hop's audio is substituted.
+    const Outcome outcome =
+        slots_.collect(seq, config_.stateful ? Unfinished::complete : Unfinished::cancel);
     if (outcome == Outcome::done) {
         const float* raw = slots_.data(seq);
         for (std::size_t o = 0; o < config_.outputs.size(); ++o) {

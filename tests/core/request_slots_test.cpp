@@ -132,6 +132,49 @@ TEST(RequestSlots, ClaimedButUnstartedRequestIsAbandonedAndStartRefuses) {
     EXPECT_NE(slots.begin(2), nullptr);
 }
 
+TEST(RequestSlots, UnclaimedRequestLeftToCompleteStillRunsInOrderAndFreesItsSlot) {
+    RequestSlots slots(2, stride);
+    publish(slots, 0);
+    publish(slots, 1);
+    // Stateful: the audio thread moves past both without taking them from the workers.
+    EXPECT_EQ(slots.collect(0, Unfinished::complete), Outcome::overdue);
+    EXPECT_EQ(slots.collect(1, Unfinished::complete), Outcome::overdue);
+    EXPECT_EQ(slots.begin(2), nullptr);  // still held: it has not run yet
+    for (std::uint64_t expected = 0; expected < 2; ++expected) {
+        std::uint64_t seq = 99;
+        ASSERT_TRUE(slots.claim(seq));
+        EXPECT_EQ(seq, expected);  // in order
+        EXPECT_EQ(slots.data(seq)[0], static_cast<float>(10 * seq));
+        ASSERT_TRUE(slots.start(seq)) << "an overdue request runs for its state";
+        slots.finish(seq, true);
+    }
+    EXPECT_NE(slots.begin(2), nullptr);  // freed by its run
+    EXPECT_NE(slots.begin(3), nullptr);
+}
+
+TEST(RequestSlots, RunningRequestLeftToCompleteIsFreedByItsRun) {
+    RequestSlots slots(2, stride);
+    publish(slots, 0);
+    std::uint64_t seq = 0;
+    ASSERT_TRUE(slots.claim(seq));
+    ASSERT_TRUE(slots.start(seq));
+    EXPECT_EQ(slots.collect(0, Unfinished::complete), Outcome::overdue);
+    EXPECT_EQ(slots.begin(2), nullptr);
+    slots.finish(0, true);
+    EXPECT_NE(slots.begin(2), nullptr);
+}
+
+TEST(RequestSlots, RequestFinishedBeforeItIsLeftToCompleteIsCollectedDone) {
+    RequestSlots slots(2, stride);
+    publish(slots, 0);
+    std::uint64_t seq = 0;
+    ASSERT_TRUE(slots.claim(seq));
+    ASSERT_TRUE(slots.start(seq));
+    slots.finish(0, true);
+    EXPECT_EQ(slots.collect(0, Unfinished::complete), Outcome::done);
+    slots.release(0);
+}
+
 TEST(RequestSlots, ExpiredRequestIsCollectedExpired) {
     RequestSlots slots(2, stride);
     publish(slots, 0);
@@ -311,7 +354,7 @@ TEST(RequestSlots, TwoWorkersAndTheAudioThreadNeverMixUpRequests) {
     std::thread first(worker, 0);
     std::thread second(worker, 12345);
 
-    std::array<std::uint64_t, 6> outcomes{};
+    std::array<std::uint64_t, 7> outcomes{};
     std::uint64_t published_dropped = 0, bad_output = 0, wrong_outcome = 0;
     std::uint64_t next = 0;
     for (std::uint64_t seq = 0; seq < total; ++seq) {
