@@ -43,6 +43,13 @@ EngineRuntime::EngineRuntime(const InferenceConfig& config, std::size_t engine_i
                                   config.stateful};
         try {
             run->model = engine.backend->create_instance(setup);
+        } catch (const OutputShapeError&) {  // explained by the handler, which names the engine
+            throw;
+        } catch (const ConfigError& e) {  // the config does not fit the model: keep the kind
+            throw ConfigError(
+                path + " (" + name_ + ", model " +
+                (engine.model.empty() ? std::string("none") : engine.model.describe()) +
+                "): " + e.what());
         } catch (const std::exception& e) {
             throw Error(path + " (" + name_ + ", model " +
                         (engine.model.empty() ? std::string("none") : engine.model.describe()) +

@@ -19,9 +19,74 @@ InferenceConfig validated(InferenceConfig config) {
     try {
         config.validate();
     } catch (const Error& e) {
-        throw Error(std::string("invalid InferenceConfig: ") + e.what());
+        throw ConfigError(std::string("invalid InferenceConfig: ") + e.what());
     }
     return config;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t d = 0; d < shape.size(); ++d)
+        text += (d == 0 ? "" : ", ") + std::to_string(shape[d]);
+    return text + "]";
+}
+
+// An engine's "output has the wrong shape" in the config's words. The common case: an audio
+// model whose output is shorter than its window by more than the past context given (a
+// convolution without padding consumes its receptive field), so `past_context` is too small.
+std::string explain_output_shape(const InferenceConfig& config, const OutputShapeError& e) {
+    const std::size_t o = e.output_index();
+    if (o >= config.outputs.size())
+        return e.what();
+    const TensorSpec& out = config.outputs[o];
+    const std::string output = "outputs[" + std::to_string(o) + "] ('" + out.name + "')";
+    const auto& actual = e.actual();
+    const auto& expected = e.expected();
+    std::size_t differing = 0;
+    std::size_t dim = 0;
+    if (actual.size() == expected.size())
+        for (std::size_t d = 0; d < actual.size(); ++d)
+            if (actual[d] != expected[d]) {
+                ++differing;
+                dim = d;
+            }
+    const TensorSpec* in = nullptr;
+    std::size_t in_index = 0;
+    // The first audio input read as one window (sliding-window layouts have no such length).
+    for (std::size_t i = 0; i < config.inputs.size() && in == nullptr; ++i) {
+        const TensorSpec& spec = config.inputs[i];
+        if (spec.role == TensorRole::audio && (spec.layout == AudioLayout::channels_first ||
+                                               spec.layout == AudioLayout::channels_last)) {
+            in = &spec;
+            in_index = i;
+        }
+    }
+    const std::string generic = output + ": the model returns shape " + shape_text(actual) +
+                                " where the config expects " + shape_text(expected) +
+                                " (engine: " + e.what() + ")";
+    if (out.role != TensorRole::audio || in == nullptr || differing != 1 ||
+        expected[dim] != static_cast<std::int64_t>(out.hop))
+        return generic;
+    const std::int64_t hop = static_cast<std::int64_t>(out.hop);
+    const std::int64_t past = static_cast<std::int64_t>(in->past_context);
+    const std::string window = "from a window of " + std::to_string(past + hop) +
+                               " samples (past_context " + std::to_string(past) + " + hop " +
+                               std::to_string(hop) + ")";
+    if (actual[dim] < hop) {
+        const std::int64_t needed = past + hop - actual[dim];
+        return "inputs[" + std::to_string(in_index) + "].past_context: the model needs " +
+               std::to_string(needed) + " samples of past context, the config gives " +
+               std::to_string(past) + ": " + window + " its output " + output + " has " +
+               std::to_string(actual[dim]) + " samples, " + std::to_string(hop - actual[dim]) +
+               " short of the hop; set \"past_context\": " + std::to_string(needed) +
+               " (engine: " + e.what() + ")";
+    }
+    return output + ": the model returns " + std::to_string(actual[dim]) + " samples " + window +
+           ", " + std::to_string(actual[dim] - hop) +
+           " more than the hop: it keeps its input's length (padding), so past context does not "
+           "shorten its output; set \"past_context\": " +
+           std::to_string(std::max<std::int64_t>(past - (actual[dim] - hop), 0)) +
+           " (engine: " + e.what() + ")";
 }
 
 double thread_cpu_ms() noexcept {
@@ -60,7 +125,14 @@ void HandlerState::load_engines() {
     report.settled = measuring;
     double measured_ms = 0.0;
     for (std::size_t e = 0; e < config.engines.size(); ++e) {
-        auto engine = std::make_unique<EngineRuntime>(config, e);
+        std::unique_ptr<EngineRuntime> engine;
+        try {
+            engine = std::make_unique<EngineRuntime>(config, e);
+        } catch (const OutputShapeError& ex) {  // an engine that checks shapes at load
+            throw ConfigError("engines[" + std::to_string(e) + "] (" +
+                              config.engines[e].backend->name() +
+                              "): " + explain_output_shape(config, ex));
+        }
         for (std::size_t k = 0; k < engine->instance_count() && min_runs > 0; ++k) {
             ModelRun& run = engine->instance(k);
             // Warm-up sees silence and the initial parameter values, from zero state.
@@ -79,6 +151,7 @@ void HandlerState::load_engines() {
             rule.percentile = config.measure_percentile;
             WarmUpMeter meter(min_runs, measuring, rule);
             std::string failure;
+            std::string config_failure;  // the config does not fit the model
             // On a worker, at its priority: the conditions the inferences will run in.
             context->pool().run_on_worker([&] {
                 try {
@@ -94,12 +167,18 @@ void HandlerState::load_engines() {
                         if (meter.record(wall.count(), cpu, elapsed.count()))
                             break;
                     }
+                } catch (const OutputShapeError& ex) {
+                    config_failure = explain_output_shape(config, ex);
+                } catch (const ConfigError& ex) {
+                    config_failure = ex.what();
                 } catch (const std::exception& ex) {
                     failure = ex.what();
                 } catch (...) {  // a user's engine may throw anything; never let it escape
                     failure = "unknown exception";
                 }
             });
+            if (!config_failure.empty())
+                throw ConfigError(engine_prefix(e, *engine) + config_failure);
             if (!failure.empty())
                 throw Error(engine_prefix(e, *engine) + "warm-up inference failed: " + failure);
             try {

@@ -102,17 +102,17 @@ void InferenceHandler::prepare(const HostConfig& host) try {
     try {
         minimum = compute_latency(latency_inputs);
     } catch (const Error& e) {
-        throw Error(explain_budget(s, host, hop, latency_inputs.parallel_inferences,
-                                   pool.worker_count(), e.what()));
+        throw ConfigError(explain_budget(s, host, hop, latency_inputs.parallel_inferences,
+                                         pool.worker_count(), e.what()));
     }
     const std::size_t latency = host.latency_override.value_or(minimum);
     // Below hop - 1 a hop's first output would be due before its last input sample arrived.
     if (latency + 1 < hop)
-        throw Error("HostConfig.latency_override: must be at least hop - 1 (" +
-                    std::to_string(hop - 1) +
-                    ") so that a hop's output is never due before its "
-                    "input is complete, got " +
-                    std::to_string(latency));
+        throw ConfigError("HostConfig.latency_override: must be at least hop - 1 (" +
+                          std::to_string(hop - 1) +
+                          ") so that a hop's output is never due before its "
+                          "input is complete, got " +
+                          std::to_string(latency));
 
     std::vector<core::EngineRuntime*> engines;
     for (auto& engine : s.engines)

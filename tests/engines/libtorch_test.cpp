@@ -468,16 +468,17 @@ TEST(LibTorchErrors, TruncatedFileAndBytes) {
     config.engines[0].model = ModelSource::file(half.path());
     const std::string from_file = prepare_error(std::move(config));
     EXPECT_CONTAINS(from_file, "cannot load " + half.path() + " as TorchScript: ");
-    EXPECT_CONTAINS(from_file,
-                    "it is not a zip archive (no end-of-central-directory record");
+    EXPECT_CONTAINS(from_file, "it is not a zip archive (no end-of-central-directory record");
     EXPECT_CONTAINS(from_file, "(expected a TorchScript archive saved with torch.jit.save)");
 
     config = cnn_past_config(256);
     const std::string what = "<" + std::to_string(bytes.size()) + " bytes in memory>";
     config.engines[0].model = ModelSource::memory(bytes);
     const std::string from_bytes = prepare_error(std::move(config));
-    EXPECT_CONTAINS(from_bytes, "engines[0] (libtorch, model " + what + "): cannot load " + what +
-                                    " as TorchScript: it is not a zip archive (no end-of-central-directory record");
+    EXPECT_CONTAINS(
+        from_bytes,
+        "engines[0] (libtorch, model " + what + "): cannot load " + what +
+            " as TorchScript: it is not a zip archive (no end-of-central-directory record");
 }
 
 TEST(LibTorchErrors, GarbageBytes) {
@@ -488,7 +489,8 @@ TEST(LibTorchErrors, GarbageBytes) {
     config.engines[0].model = ModelSource::memory(garbage);
     const std::string message = prepare_error(std::move(config));
     EXPECT_CONTAINS(message,
-                    "cannot load <1000 bytes in memory> as TorchScript: it is not a zip archive (no end-of-central-directory record");
+                    "cannot load <1000 bytes in memory> as TorchScript: it is not a zip archive "
+                    "(no end-of-central-directory record");
     EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
 }
 
@@ -515,18 +517,19 @@ TEST(LibTorchErrors, WrongNumberOfInputs) {
                                  "has 1 input (audio_in)");
 }
 
-// cnn_past without its past context: [1, 1, 256] in, [1, 1, 216] out where 256 are expected.
-// Found by the warm-up inference at prepare().
-TEST(LibTorchErrors, OutputOfTheWrongSize) {
+// cnn_past without enough past context: [1, 1, 266] in, [1, 1, 226] out where 256 are
+// expected. Found by the warm-up inference at prepare() and explained in the config's terms.
+TEST(LibTorchErrors, PastContextTooSmallIsExplainedInTheConfigsTerms) {
     InferenceConfig config = cnn_past_config(256);
-    config.inputs[0].past_context = 0;
+    config.inputs[0].past_context = 10;
     const std::string message = prepare_error(std::move(config));
     EXPECT_CONTAINS(message,
-                    "engines[0] (libtorch): warm-up inference failed: output 0 "
+                    "engines[0] (libtorch): inputs[0].past_context: the model needs 40 samples "
+                    "of past context, the config gives 10: from a window of 266 samples "
+                    "(past_context 10 + hop 256) its output outputs[0] ('audio_out') has 226 "
+                    "samples, 30 short of the hop; set \"past_context\": 40 (engine: output 0 "
                     "(audio_out) of " +
-                        model_file("cnn_past.pt") +
-                        " method 'forward' has shape [1, 1, 216] (216 elements); "
-                        "expected [1, 1, 256] (256 elements");
+                        model_file("cnn_past.pt") + " method 'forward' has shape [1, 1, 226]");
 }
 
 // Known from the declared return type at load (a tensor), or only when a list is returned.

@@ -510,21 +510,29 @@ TEST(OnnxRuntimeErrors, EntryPoint) {
                                          "entry_point must be empty, got 'encode'");
 }
 
-// A config whose output does not fit what the model computes fails in the warm-up run.
-TEST(OnnxRuntimeErrors, OutputShapeTheModelDoesNotProduce) {
+// A config whose window is shorter than the model needs: ONNX Runtime refuses to write the
+// shorter output into the bound buffer; Legato says which field to change, to what, and why,
+// as a ConfigError (the `legato` tool exits with 3 and names the config file).
+TEST(OnnxRuntimeErrors, PastContextTooSmallIsExplainedInTheConfigsTerms) {
     const std::string path = model_file("cnn_past.onnx");
     InferenceConfig config = cnn_past_config(ModelSource::file(path), 256);
     config.inputs[0].past_context = 0;  // the model then outputs 256 - 40 samples, not 256
-    const std::string message = prepare_error(config);
-    const std::string expected =
-        "engines[0] (onnxruntime): warm-up inference failed: ONNX "
-        "Runtime failed to run model " +
-        path + ": ";
-    EXPECT_EQ(message.rfind(expected, 0), 0u) << message;
-    EXPECT_NE(
-        message.find("has shape {1,1,256} but the computed output shape for this run is {1,1,216}"),
-        std::string::npos)
-        << message;
+    InferenceHandler handler(config);
+    try {
+        handler.prepare(HostConfig{});
+        FAIL() << "prepare() accepted a window shorter than the model needs";
+    } catch (const ConfigError& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(message.rfind("engines[0] (onnxruntime): inputs[0].past_context: the model "
+                                "needs 40 samples of past context, the config gives 0: from a "
+                                "window of 256 samples (past_context 0 + hop 256) its output "
+                                "outputs[0] ('audio_out') has 216 samples, 40 short of the hop; "
+                                "set \"past_context\": 40",
+                                0),
+                  0u)
+            << message;
+        EXPECT_EQ(message.find("OrtValue"), std::string::npos) << message;
+    }
 }
 
 TEST(OnnxRuntimeErrors, Options) {

@@ -439,6 +439,23 @@ TEST(TFLiteErrors, MissingFileIsNamedThroughTheHandler) {
                   "): model file not found: " + missing.string());
 }
 
+// Through the handler, a window shorter than the model needs is explained in the config's
+// terms, as a ConfigError (the `legato` tool exits with 3 and names the config file).
+TEST(TFLiteErrors, PastContextTooSmallIsExplainedInTheConfigsTerms) {
+    auto config = config_for("cnn_past", 256, make_tflite_backend());
+    config.inputs[0].past_context = 20;
+    InferenceHandler handler(config);
+    EXPECT_THROW(handler.prepare(HostConfig{}), ConfigError);
+    EXPECT_EQ(error_of([&] { handler.prepare(HostConfig{}); })
+                  .rfind("engines[0] (tflite): inputs[0].past_context: the model needs 40 samples "
+                         "of past context, the config gives 20: from a window of 276 samples "
+                         "(past_context 20 + hop 256) its output outputs[0] ('audio_out') has 236 "
+                         "samples, 20 short of the hop; set \"past_context\": 40 (engine: output "
+                         "'audio_out' has shape [1, 1, 236, 1]",
+                         0),
+              0u);
+}
+
 TEST(TFLiteErrors, EmptyTruncatedAndGarbageModelsAreRefused) {
     const std::vector<std::uint8_t> good = read_bytes(model("cnn_past"));
     ASSERT_GT(good.size(), 1000u);

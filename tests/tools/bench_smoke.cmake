@@ -5,6 +5,8 @@
 # MODE unknown_engine: an unknown engine must exit with exit_usage and name the config's engines
 # MODE pool_options:   --workers and --wake-strategy replace the config's context in the paced
 #                      runs; an unknown strategy exits with exit_usage
+# MODE plot:           --plot on a bypass config (any build): the gnuplot script labels the
+#                      real-time limit, draws the p50-p99 band, and labels the ticks 64 ... 16k
 
 function(fail message)
     message(FATAL_ERROR "bench_smoke (${MODE}): ${message}")
@@ -55,6 +57,43 @@ if(MODE STREQUAL "pool_options")
        NOT out MATCHES "\nonnxruntime +1 \\|[^\n]*\\| +[0-9]+ +2 +[0-9]+ +[0-9]+\n")
         fail("the paced run does not show 2 workers waking by timer: ${out}")
     endif()
+    return()
+endif()
+
+if(MODE STREQUAL "plot")
+    # The bypass backend is in every build, so the plot is checked without an ML engine.
+    file(WRITE "${OUT}/bypass.json" [=[{
+  "name": "plot_check", "sample_rate": 48000, "engines": [{"engine": "bypass"}],
+  "inputs": [{"name": "in", "shape": [1, 1, -1], "hop": 256}],
+  "outputs": [{"name": "out", "shape": [1, 1, -1], "hop": 256}],
+  "max_inference_time_ms": 2.0, "context": {"realtime_priority": false}
+}]=])
+    file(REMOVE "${OUT}/p.png" "${OUT}/p.gp")
+    execute_process(COMMAND "${LEGATO}" bench "${OUT}/bypass.json" --blocks 64,256,1024,16384
+                    --iterations 3 --repetitions 2 --plot "${OUT}/p.png"
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+        fail("exited with ${rc}: ${out}\n${err}")
+    endif()
+    file(READ "${OUT}/p.png" signature LIMIT 8 HEX)
+    if(NOT signature STREQUAL "89504e470d0a1a0a")
+        fail("p.png has the signature ${signature}, not PNG's")
+    endif()
+    file(READ "${OUT}/p.gp" script)
+    # What a reader needs at a glance; each of these was missing from the first plot.
+    set(expected
+        "set title 'plot_check: [^\n]*'\\.\"\\\\n\"\\.'[^\n]*CPUs?, sample rate 48 kHz'"
+        "set label 1 'real-time limit: 20833 ns per sample \\(20\\.8 µs\\) at 48 kHz"
+        "using 1:2:3 with filledcurves fs transparent solid 0\\.2[^,]*title 'bypass via Legato: p50–p99'"
+        "using 1:2 with linespoints[^,]*title 'bypass via Legato: p50'"
+        "using 1:4 with linespoints lw [0-9.]+ dt 2[^,]*title 'bypass direct: p50'"
+        "set xtics \\('64' 64, '256' 256, '1k' 1024, '16k' 16384\\)"
+        "set ytics \\([^\n]*'10' 10, [^\n]*'100' 100, [^\n]*'1k' 1e\\+03, [^\n]*'10k' 1e\\+04,")
+    foreach(pattern IN LISTS expected)
+        if(NOT script MATCHES "${pattern}")
+            fail("p.gp does not match '${pattern}':\n${script}")
+        endif()
+    endforeach()
     return()
 endif()
 

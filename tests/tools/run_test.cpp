@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -463,9 +464,45 @@ TEST_F(RunCommand, BadParametersAndEnginesAreUsageErrors) {
 
     const Outcome policy = legato("run " + config("cnn_past") + files + " --late-policy loud");
     EXPECT_EQ(policy.exit_code, 2) << policy.err;
+    EXPECT_EQ(policy.err.rfind("legato run: --late-policy: ", 0), 0U) << policy.err;
 
+    // The argument parser's range errors carry the command's prefix like every other message.
     const Outcome block = legato("run " + config("cnn_past") + files + " --block 0");
     EXPECT_EQ(block.exit_code, 2) << block.err;
+    EXPECT_EQ(block.err.rfind("legato run: --block: Value 0 not in range", 0), 0U) << block.err;
+}
+
+// A config that does not fit the model is a config problem (exit 3) named by its file, in
+// Legato's words: here a past context shorter than the model's receptive field.
+TEST_F(RunCommand, PastContextTooSmallIsAConfigErrorNamingTheFile) {
+    std::ifstream original(models_dir / "cnn_past.json");
+    std::string text((std::istreambuf_iterator<char>(original)), std::istreambuf_iterator<char>());
+    const std::string key = "\"past_context\": 40";
+    ASSERT_NE(text.find(key), std::string::npos);
+    text.replace(text.find(key), key.size(), "\"past_context\": 10");
+    // Model paths relative to models/, as in the original.
+    std::string::size_type at = 0;
+    while ((at = text.find("\"cnn_past.", at)) != std::string::npos) {
+        text.insert(at + 1, models_dir.string() + "/");
+        at += models_dir.string().size() + 2;
+    }
+    std::ofstream(file("short.json")) << text;
+    for (const char* engine : {"onnxruntime", "libtorch", "tflite"}) {
+        const Outcome run =
+            legato("run " + quoted(file("short.json")) + " " + quoted(mono_input()) + " " +
+                   quoted(file("out.wav")) + " --engine " + engine);
+        if (run.exit_code == 2 && run.err.find("no such engine") != std::string::npos)
+            continue;
+        EXPECT_EQ(run.exit_code, 3) << engine << ": " << run.err;
+        EXPECT_EQ(run.err.rfind("legato run: " + file("short.json").string() + ": engines[", 0), 0U)
+            << run.err;
+        EXPECT_NE(run.err.find("inputs[0].past_context: the model needs 40 samples of past "
+                               "context, the config gives 10"),
+                  std::string::npos)
+            << run.err;
+        EXPECT_NE(run.err.find("set \"past_context\": 40"), std::string::npos) << run.err;
+        EXPECT_FALSE(fs::exists(file("out.wav")));
+    }
 }
 
 // --- output files are never lost ---------------------------------------------------------

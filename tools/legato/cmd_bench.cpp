@@ -3,8 +3,6 @@
 // warm-up, real-time violations, and optionally N handlers paced in real time (docs/cli.md,
 // docs/benchmarks.md).
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +20,7 @@
 #include "legato/engines.hpp"
 #include "legato/error.hpp"
 #include "support/run_support.hpp"
+#include "tools/legato/bench_plot.hpp"
 #include "tools/legato/commands.hpp"
 #include "tools/legato/exit_codes.hpp"
 #include "tools/legato/output_file.hpp"
@@ -191,108 +190,6 @@ void write_paced_csv(std::ostream& out, const std::vector<bench::PacedMeasuremen
             << m.host_overruns << ',' << m.steal_ticks << '\n';
 }
 
-// Runs a shell command, returning its exit status and what it printed.
-int run_command(const std::string& command, std::string* output) {
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr)
-        return -1;
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-        *output += buffer;
-    const int status = pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string gnuplot_quote(const std::string& text) {
-    std::string quoted = "'";
-    for (const char ch : text)
-        quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
-    return quoted + "'";
-}
-
-// Draws runtime per sample over block size, one line per engine (solid: through Legato,
-// dashed: the direct engine call), log-log, with gnuplot. Returns an error message or "".
-std::string draw_plot(const std::string& png, const std::string& title,
-                      const std::vector<bench::BlockMeasurement>& rows,
-                      const std::vector<std::string>& engines, double sample_rate) {
-    std::string terminals;
-    if (run_command("gnuplot -e 'set terminal'", &terminals) != 0)
-        return "gnuplot is not available (install gnuplot-nox, scripts/setup.sh does): " +
-               terminals;
-    std::string terminal;
-    if (terminals.find("pngcairo") != std::string::npos)
-        terminal = "pngcairo size 1000,650 font 'sans,10'";
-    else if (terminals.find(" png ") != std::string::npos)
-        terminal = "png size 1000,650";
-    else
-        return "gnuplot has neither the pngcairo nor the png terminal";
-
-    const fs::path script_path = fs::path(png).replace_extension(".gp");
-    std::ostringstream script;  // everything after `set output`
-    script << "set title " << gnuplot_quote(title) << " noenhanced\n"
-           << "set logscale x 2\nset logscale y 10\nset grid xtics ytics mytics\n"
-           << "set xlabel 'block size = hop (samples)'\n"
-           << "set ylabel 'runtime per sample (ns), median'\n"
-           << "set key outside right top noenhanced\n"
-           << "set format x '%.0f'\n";
-    std::string plots;
-    int color = 1;
-    for (std::size_t e = 0; e < engines.size(); ++e, ++color) {
-        std::ostringstream block;
-        std::size_t points = 0;
-        for (const auto& m : rows) {
-            if (m.engine != engines[e] || m.skipped)
-                continue;
-            block << m.block << ' ' << m.per_sample_ns(m.handler_us.p50) << ' '
-                  << m.per_sample_ns(m.direct_us.p50) << '\n';
-            ++points;
-        }
-        if (points == 0)
-            continue;
-        const std::string name = "$engine" + std::to_string(e);
-        script << name << " << EOD\n" << block.str() << "EOD\n";
-        plots += (plots.empty() ? "" : ", ") + name + " using 1:2 with linespoints lw 2 pt 7 lc " +
-                 std::to_string(color) + " title " + gnuplot_quote(engines[e] + " (Legato)") +
-                 ", " + name + " using 1:3 with linespoints lw 1 dt 2 pt 6 lc " +
-                 std::to_string(color) + " title " + gnuplot_quote(engines[e] + " (direct)");
-    }
-    if (plots.empty())
-        return "no block size was measured, nothing to plot";
-    // Above this line an engine is slower than real time at any block size.
-    script << "plot " << plots << ", " << 1e9 / sample_rate
-           << " with lines lc rgb 'red' dt 3 title 'real-time limit'\n";
-    // The image and the script are written beside their destinations and renamed over them
-    // only when complete (output_file.hpp): a failed plot leaves earlier files as they were.
-    try {
-        OutputFile image(png);
-        OutputFile script_file(script_path);
-        auto write_script = [&](const std::string& output_path) {
-            std::ofstream out(script_file.temporary());
-            out << "# Written by `legato bench`; re-run with: gnuplot " << script_path.string()
-                << "\n"
-                << "set terminal " << terminal << "\n"
-                << "set output " << gnuplot_quote(output_path) << "\n"
-                << script.str();
-            return static_cast<bool>(out);
-        };
-        if (!write_script(image.temporary().string()))
-            return script_path.string() + ": cannot write the gnuplot script";
-        std::string output;
-        if (run_command("gnuplot " + gnuplot_quote(script_file.temporary().string()), &output) != 0)
-            return "gnuplot failed on " + script_path.string() + ": " + output;
-        std::error_code error;
-        if (fs::file_size(image.temporary(), error) == 0 || error)
-            return "gnuplot wrote no image to " + png + (output.empty() ? "" : ": " + output);
-        image.commit();
-        if (!write_script(png))
-            return script_path.string() + ": cannot write the gnuplot script";
-        script_file.commit();
-    } catch (const std::runtime_error& e) {
-        return e.what();
-    }
-    return {};
-}
-
 int run_bench(const BenchOptions& o) {
     ModelConfig config;
     try {
@@ -368,13 +265,17 @@ int run_bench(const BenchOptions& o) {
             try {
                 rows.push_back(bench::measure_block(config.inference, e, block, measure, context));
             } catch (const Error& error) {
+                // A config that does not fit the model or this block (exit 3, naming the
+                // file), or an engine that cannot run it (exit 4).
+                const bool config_problem = dynamic_cast<const ConfigError*>(&error) != nullptr;
                 bench::BlockMeasurement failed;
                 failed.engine = names[e];
                 failed.block = block;
                 failed.skipped = true;
-                failed.note = error.what();
+                failed.note = config_problem ? o.config + ": " + error.what() : error.what();
                 rows.push_back(failed);
-                status = exit_engine;
+                if (status == exit_ok || status == exit_engine)
+                    status = config_problem ? exit_input : exit_engine;
             }
             if (rows.back().skipped)
                 std::fprintf(stderr, "    skipped: %s\n", rows.back().note.c_str());
@@ -402,6 +303,9 @@ int run_bench(const BenchOptions& o) {
                 // A pool per run: handlers of one run share it, runs do not disturb each other.
                 paced.push_back(bench::run_paced(config.inference, e, options,
                                                  Context::create(config.context)));
+            } catch (const ConfigError& error) {
+                std::fprintf(stderr, "    failed: %s: %s\n", o.config.c_str(), error.what());
+                status = exit_input;
             } catch (const Error& error) {
                 std::fprintf(stderr, "    failed: %s\n", error.what());
                 status = exit_engine;
@@ -458,11 +362,12 @@ int run_bench(const BenchOptions& o) {
         write_file(o.json_file, [&](std::ostream& out) { out << document.dump(2) << '\n'; });
     }
     if (!o.plot.empty()) {
-        const std::string error =
-            draw_plot(o.plot,
-                      config.name + ": runtime per sample, median of " +
-                          std::to_string(o.iterations * o.repetitions) + " inferences",
-                      rows, engine_names, sample_rate);
+        // Model, machine and sample rate: a plot is read away from the run that drew it.
+        const std::string title = config.name + ": runtime per sample over block size, " +
+                                  std::to_string(o.iterations * o.repetitions) +
+                                  " inferences per point\n" + machine_description() +
+                                  ", sample rate " + sample_rate_text(sample_rate);
+        const std::string error = draw_plot(o.plot, title, rows, engine_names, sample_rate);
         if (!error.empty()) {
             std::fprintf(stderr, "legato bench: --plot: %s\n", error.c_str());
             return exit_failure;

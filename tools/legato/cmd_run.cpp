@@ -400,6 +400,8 @@ int run(const RunOptions& options) {
                 handler->prepare(aligned);
             }
         }
+    } catch (const ConfigError& e) {  // the config does not fit the model or the host
+        throw CommandError{exit_input, options.config_file + ": " + e.what()};
     } catch (const Error& e) {
         throw CommandError{exit_engine, e.what()};
     }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -29,13 +30,25 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        app.exit(e);
+        // Prefixed like every other message of the command it concerns ("legato run: --block:
+        // ..."), which is the first argument naming a subcommand.
+        std::string prefix = "legato";
+        bool found = false;
+        for (int a = 1; a < argc && !found; ++a)
+            for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
+                if (!found && command->get_name() == argv[a]) {
+                    prefix += " " + command->get_name();
+                    found = true;
+                }
+        std::fprintf(stderr, "%s: %s\nRun with --help for more information.\n", prefix.c_str(),
+                     e.what());
         return legato::cli::exit_usage;
     }
     try {
         const std::vector<CLI::App*> subcommands = app.get_subcommands({});  // in order added
         for (std::size_t i = 0; i < subcommands.size(); ++i)
-            if (subcommands[i]->parsed()) return commands[i]();
+            if (subcommands[i]->parsed())
+                return commands[i]();
     } catch (const legato::Error& e) {
         std::fprintf(stderr, "legato: %s\n", e.what());
         return legato::cli::exit_failure;

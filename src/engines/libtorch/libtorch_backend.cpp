@@ -83,7 +83,7 @@ struct ErrorReportText {
 }  // namespace legato
 template <>
 const torch::jit::ErrorReport& torch::jit::operator<<(const torch::jit::ErrorReport& e,
-                                                     const legato::ErrorReportText& peek) {
+                                                      const legato::ErrorReportText& peek) {
     *peek.text = e.ss.str();
     return e;
 }
@@ -175,16 +175,16 @@ torch::jit::Module load_module(const ModelSource& model) {
         std::ifstream file(model.path, std::ios::binary);
         std::error_code ec;
         const std::uint64_t size = std::filesystem::file_size(model.path, ec);
-        problem = ec ? "its size cannot be read"
-                     : torch_check::archive_problem(
-                           size, [&file](std::uint64_t offset, std::uint64_t count,
-                                         std::uint8_t* out) {
-                               file.clear();
-                               file.seekg(static_cast<std::streamoff>(offset));
-                               file.read(reinterpret_cast<char*>(out),
-                                         static_cast<std::streamsize>(count));
-                               return file.gcount() == static_cast<std::streamsize>(count);
-                           });
+        problem =
+            ec ? "its size cannot be read"
+               : torch_check::archive_problem(
+                     size, [&file](std::uint64_t offset, std::uint64_t count, std::uint8_t* out) {
+                         file.clear();
+                         file.seekg(static_cast<std::streamoff>(offset));
+                         file.read(reinterpret_cast<char*>(out),
+                                   static_cast<std::streamsize>(count));
+                         return file.gcount() == static_cast<std::streamsize>(count);
+                     });
     } else {
         const auto& bytes = model.bytes;
         problem = torch_check::archive_problem(
@@ -363,8 +363,8 @@ private:
         std::vector<std::string> names;
         for (const auto& method : module_.get_methods())
             names.push_back(method.name());
-        throw Error(model_ + " has no method '" + method_name_ +
-                    "'; its methods: " + (names.empty() ? std::string("none") : list_text(names)));
+        throw ConfigError(model_ + " has no method '" + method_name_ + "'; its methods: " +
+                          (names.empty() ? std::string("none") : list_text(names)));
     }
 
     // Inputs are passed by position: the first arguments after self must be the config's
@@ -378,16 +378,18 @@ private:
             if (tensor && tensors.size() == i - 1) {
                 tensors.push_back(argument.name());
             } else if (!argument.default_value()) {
-                throw Error(where() + " argument '" + argument.name() + "' is " +
-                            argument.type()->annotation_str() +
-                            " without a default; the libtorch engine passes only the config's "
-                            "inputs, as float tensors, by position");
+                throw ConfigError(
+                    where() + " argument '" + argument.name() + "' is " +
+                    argument.type()->annotation_str() +
+                    " without a default; the libtorch engine passes only the config's "
+                    "inputs, as float tensors, by position");
             }
         }
         if (tensors.size() != inputs.size())
-            throw Error(where() + " takes " + count_text(tensors.size(), "tensor argument") + " (" +
-                        list_text(tensors) + "); the config has " +
-                        count_text(inputs.size(), "input") + " (" + tensor_names(inputs) + ")");
+            throw ConfigError(where() + " takes " + count_text(tensors.size(), "tensor argument") +
+                              " (" + list_text(tensors) + "); the config has " +
+                              count_text(inputs.size(), "input") + " (" + tensor_names(inputs) +
+                              ")");
     }
 
     // Where the declared return type fixes the output count, check it now rather than at the
@@ -415,10 +417,10 @@ private:
                         "; expected a Tensor, or a tuple or list of tensors");
         }
         if (count && *count != outputs_.size())
-            throw Error(where() + " returns " + count_text(*count, "tensor") + " (" +
-                        type->annotation_str() + "); the config has " +
-                        count_text(outputs_.size(), "output") + " (" + tensor_names(outputs_) +
-                        ")");
+            throw ConfigError(where() + " returns " + count_text(*count, "tensor") + " (" +
+                              type->annotation_str() + "); the config has " +
+                              count_text(outputs_.size(), "output") + " (" +
+                              tensor_names(outputs_) + ")");
     }
 
     std::vector<at::Tensor> unpack(const c10::IValue& result) const {
@@ -462,10 +464,12 @@ private:
         };
         const c10::IntArrayRef expected(view.shape().data(), view.shape().size());
         if (squeezed(tensor.sizes()) != squeezed(expected))
-            throw Error(label() + " has shape " + shape_text(tensor.sizes()) + " (" +
-                        std::to_string(tensor.numel()) + " elements); expected " +
-                        shape_text(expected) + " (" + std::to_string(view.data.size()) +
-                        " elements; dimensions of size 1 may differ)");
+            throw OutputShapeError(label() + " has shape " + shape_text(tensor.sizes()) + " (" +
+                                       std::to_string(tensor.numel()) + " elements); expected " +
+                                       shape_text(expected) + " (" +
+                                       std::to_string(view.data.size()) +
+                                       " elements; dimensions of size 1 may differ)",
+                                   o, tensor.sizes().vec(), expected.vec());
         const at::Tensor contiguous = tensor.contiguous();
         std::memcpy(view.data.data(), contiguous.data_ptr<float>(),
                     view.data.size() * sizeof(float));

@@ -185,32 +185,32 @@ ModelTensor& match(const TensorView& view, std::vector<ModelTensor>& model_tenso
                      [&](const ModelTensor& tensor) { return tensor.name == view.name(); });
     const std::string what = std::string(kind) + " '" + view.name() + "'";
     if (found == model_tensors.end())
-        throw Error("ONNX model " + described + " has no " + what + "; its " + kind +
-                    "s are: " + name_list(model_tensors));
+        throw ConfigError("ONNX model " + described + " has no " + what + "; its " + kind +
+                          "s are: " + name_list(model_tensors));
     ModelTensor& tensor = *found;
     if (tensor.covered)
-        throw Error("ONNX model " + described + ": " + what +
-                    " is given twice; each model tensor takes one TensorSpec");
+        throw ConfigError("ONNX model " + described + ": " + what +
+                          " is given twice; each model tensor takes one TensorSpec");
     tensor.covered = true;
     if (!tensor.is_tensor)
-        throw Error("ONNX model " + described + ": " + what + " is " +
-                    onnx_type_name(tensor.onnx_type) + "; Legato binds float32 tensors only");
+        throw ConfigError("ONNX model " + described + ": " + what + " is " +
+                          onnx_type_name(tensor.onnx_type) + "; Legato binds float32 tensors only");
     if (tensor.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
-        throw Error("ONNX model " + described + ": " + what + " is " + type_name(tensor.type) +
-                    "; expected float32");
+        throw ConfigError("ONNX model " + described + ": " + what + " is " +
+                          type_name(tensor.type) + "; expected float32");
     const auto shape = view.shape();
     if (tensor.shape.size() != shape.size())
-        throw Error("ONNX model " + described + ": " + what + " has rank " +
-                    std::to_string(tensor.shape.size()) + " " + shape_text(tensor) +
-                    "; the config's shape " + shape_text(shape) + " has rank " +
-                    std::to_string(shape.size()));
+        throw ConfigError("ONNX model " + described + ": " + what + " has rank " +
+                          std::to_string(tensor.shape.size()) + " " + shape_text(tensor) +
+                          "; the config's shape " + shape_text(shape) + " has rank " +
+                          std::to_string(shape.size()));
     for (std::size_t d = 0; d < shape.size(); ++d) {
         if (tensor.shape[d] >= 0 && tensor.shape[d] != shape[d])
-            throw Error("ONNX model " + described + ": " + what + " has shape " +
-                        shape_text(tensor) + "; the config's shape " + shape_text(shape) +
-                        " differs in dimension " + std::to_string(d) + " (expected " +
-                        std::to_string(tensor.shape[d]) + ", got " + std::to_string(shape[d]) +
-                        ")");
+            throw ConfigError("ONNX model " + described + ": " + what + " has shape " +
+                              shape_text(tensor) + "; the config's shape " + shape_text(shape) +
+                              " differs in dimension " + std::to_string(d) + " (expected " +
+                              std::to_string(tensor.shape[d]) + ", got " +
+                              std::to_string(shape[d]) + ")");
     }
     return tensor;
 }
@@ -219,10 +219,10 @@ void check_covered(const std::vector<ModelTensor>& model_tensors, std::span<cons
                    const char* kind, const std::string& described) {
     for (const auto& tensor : model_tensors) {
         if (!tensor.covered)
-            throw Error("ONNX model " + described + " has " + kind + " '" + tensor.name + "' " +
-                        shape_text(tensor) + ", which the config does not give (config " + kind +
-                        "s: " + name_list(views) + "); add a TensorSpec named '" + tensor.name +
-                        "'");
+            throw ConfigError(
+                "ONNX model " + described + " has " + kind + " '" + tensor.name + "' " +
+                shape_text(tensor) + ", which the config does not give (config " + kind +
+                "s: " + name_list(views) + "); add a TensorSpec named '" + tensor.name + "'");
     }
 }
 
@@ -336,6 +336,7 @@ public:
         for (const auto& view : setup.inputs) {
             values_.push_back(value(view));
             binding_.BindInput(view.name().c_str(), values_.back());
+            input_names_.push_back(view.name());
         }
         for (const auto& view : setup.outputs) {
             values_.push_back(value(view));
@@ -352,7 +353,7 @@ public:
         try {
             session_.Run(run_options_, binding_);
         } catch (const Ort::Exception& e) {
-            throw Error(run_failed_ + e.what());
+            explain_run_failure(e);
         }
         if (!verified_)
             verify_outputs();
@@ -370,6 +371,43 @@ private:
         session_options.SetExecutionMode(ORT_SEQUENTIAL);
         session_options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
         return session_options;
+    }
+
+    // ONNX Runtime refuses to write an output whose computed shape differs from the buffer
+    // bound to it, naming its own internals. Run once more with outputs it allocates itself to
+    // learn the shapes, and report them as an OutputShapeError that Legato explains in the
+    // config's terms (e.g. the past context the model needs). Only ever on a failed run.
+    [[noreturn]] void explain_run_failure(const Ort::Exception& e) {
+        const std::string message = e.what();
+        if (message.find("computed output shape") != std::string::npos) {
+            std::vector<const char*> input_names;
+            for (const auto& name : input_names_)
+                input_names.push_back(name.c_str());
+            std::vector<const char*> output_names;
+            for (const auto& view : outputs_)
+                output_names.push_back(view.name().c_str());
+            std::vector<Ort::Value> results;
+            try {
+                results =
+                    session_.Run(run_options_, input_names.data(), values_.data(),
+                                 input_names.size(), output_names.data(), output_names.size());
+            } catch (const Ort::Exception&) {
+                throw Error(run_failed_ + message);
+            }
+            for (std::size_t o = 0; o < outputs_.size() && o < results.size(); ++o) {
+                const std::vector<std::int64_t> actual =
+                    results[o].GetTensorTypeAndShapeInfo().GetShape();
+                const auto wanted = outputs_[o].shape();
+                const std::vector<std::int64_t> expected(wanted.begin(), wanted.end());
+                if (actual != expected)
+                    throw OutputShapeError("output '" + outputs_[o].name() + "' of ONNX model " +
+                                               described_ + " has shape " + shape_text(actual) +
+                                               " for this input; the config expects " +
+                                               shape_text(expected),
+                                           o, actual, expected);
+            }
+        }
+        throw Error(run_failed_ + message);
     }
 
     // Once, after the first (warm-up) run: a result ONNX Runtime kept in memory of its own
@@ -391,7 +429,8 @@ private:
     std::vector<Ort::Value> values_;  // over Legato's buffers, bound below
     Ort::IoBinding binding_;
     std::vector<TensorView> outputs_;
-    std::string run_failed_;  // message prefix, built at setup
+    std::vector<std::string> input_names_;  // values_ starts with the inputs, in this order
+    std::string run_failed_;                // message prefix, built at setup
     bool verified_ = false;
 };
 

@@ -239,11 +239,15 @@ public:
         for (const auto& out : outputs_) {
             // Fails if a dynamic output came out with another size than the config's.
             if (TfLiteTensorCopyToBuffer(out.output, out.view.data.data(),
-                                         out.view.data.size_bytes()) != kTfLiteOk)
-                throw Error("output '" + out.view.name() + "' has shape " +
-                            shape_text(tensor_dims(out.output)) + " after inference, expected " +
-                            shape_text(std::vector<std::int64_t>(out.view.shape().begin(),
-                                                                 out.view.shape().end())));
+                                         out.view.data.size_bytes()) != kTfLiteOk) {
+                const std::vector<std::int64_t> expected(out.view.shape().begin(),
+                                                         out.view.shape().end());
+                throw OutputShapeError("output '" + out.view.name() + "' has shape " +
+                                           shape_text(tensor_dims(out.output)) +
+                                           " after inference, expected " + shape_text(expected),
+                                       static_cast<std::size_t>(&out - outputs_.data()),
+                                       tensor_dims(out.output), expected);
+            }
         }
     }
 
@@ -279,9 +283,9 @@ private:
 
     static void check_type(const TfLiteTensor* tensor, const char* kind, const std::string& name) {
         if (TfLiteTensorType(tensor) != kTfLiteFloat32)
-            throw Error(std::string(kind) + " '" + name + "' has element type " +
-                        type_name(TfLiteTensorType(tensor)) +
-                        "; Legato exchanges float32 tensors only");
+            throw ConfigError(std::string(kind) + " '" + name + "' has element type " +
+                              type_name(TfLiteTensorType(tensor)) +
+                              "; Legato exchanges float32 tensors only");
     }
 
     void bind_inputs(std::span<const TensorView> views) {
@@ -294,8 +298,8 @@ private:
                     view.name())
                     index = i;
             if (index < 0)
-                throw Error("input '" + view.name() + "' not found in the model; " +
-                            model_tensors());
+                throw ConfigError("input '" + view.name() + "' not found in the model; " +
+                                  model_tensors());
             TfLiteTensor* tensor = TfLiteInterpreterGetInputTensor(interpreter_.get(), index);
             check_type(tensor, "input", view.name());
             covered[static_cast<std::size_t>(index)] = true;
@@ -304,9 +308,10 @@ private:
         }
         for (std::int32_t i = 0; i < count; ++i)
             if (!covered[static_cast<std::size_t>(i)])
-                throw Error("model input '" +
-                            tensor_name(TfLiteInterpreterGetInputTensor(interpreter_.get(), i)) +
-                            "' is not fed by any configured input; " + model_tensors());
+                throw ConfigError(
+                    "model input '" +
+                    tensor_name(TfLiteInterpreterGetInputTensor(interpreter_.get(), i)) +
+                    "' is not fed by any configured input; " + model_tensors());
     }
 
     // Resizes the inputs to the configured shapes (e.g. the hop chosen at prepare), then lets
@@ -320,30 +325,32 @@ private:
             std::vector<int> dims;
             for (const std::int64_t d : wanted) {
                 if (d < 0 || d > INT_MAX)
-                    throw Error("input '" + views[k].name() + "': shape " + shape_text(wanted) +
-                                " has a dimension TensorFlow Lite cannot hold");
+                    throw ConfigError("input '" + views[k].name() + "': shape " +
+                                      shape_text(wanted) +
+                                      " has a dimension TensorFlow Lite cannot hold");
                 dims.push_back(static_cast<int>(d));
             }
             reporter_->clear();
             if (TfLiteInterpreterResizeInputTensor(
                     interpreter_.get(), input_indices_[k], dims.data(),
                     static_cast<std::int32_t>(dims.size())) != kTfLiteOk)
-                throw Error("input '" + views[k].name() + "': TensorFlow Lite cannot resize it " +
-                            "from " + shape_text(tensor_dims(inputs_[k].tensor)) + " to " +
-                            shape_text(wanted) + ": " + reporter_->quoted());
+                throw ConfigError("input '" + views[k].name() +
+                                  "': TensorFlow Lite cannot resize it " + "from " +
+                                  shape_text(tensor_dims(inputs_[k].tensor)) + " to " +
+                                  shape_text(wanted) + ": " + reporter_->quoted());
             resized_.push_back(views[k].name() + " " + shape_text(wanted));
         }
         reporter_->clear();
         if (TfLiteInterpreterAllocateTensors(interpreter_.get()) != kTfLiteOk) {
             if (const std::string problem = custom_operator_problem(*reporter_); !problem.empty())
-                throw Error(problem);
+                throw ConfigError(problem);
             std::string shapes;
             for (const auto& text : resized_)
                 shapes += (shapes.empty() ? "" : ", ") + text;
-            throw Error("TensorFlow Lite cannot run the model with " +
-                        (shapes.empty() ? std::string("its own input shapes")
-                                        : "the inputs resized to " + shapes) +
-                        ": " + reporter_->quoted());
+            throw ConfigError("TensorFlow Lite cannot run the model with " +
+                              (shapes.empty() ? std::string("its own input shapes")
+                                              : "the inputs resized to " + shapes) +
+                              ": " + reporter_->quoted());
         }
         for (std::size_t k = 0; k < inputs_.size(); ++k)
             check_shape(inputs_[k].tensor, "input", views[k]);
@@ -360,15 +367,18 @@ private:
                     tensor = candidate;
             }
             if (tensor == nullptr)
-                throw Error("output '" + view.name() + "' not found in the model; " +
-                            model_tensors());
+                throw ConfigError("output '" + view.name() + "' not found in the model; " +
+                                  model_tensors());
             check_type(tensor, "output", view.name());
-            check_shape(tensor, "output", view);
+            check_shape(tensor, "output", view, outputs_.size());
             outputs_.push_back({nullptr, tensor, view});
         }
     }
 
-    void check_shape(const TfLiteTensor* tensor, const char* kind, const TensorView& view) const {
+    // `output_index`: the output's position in the config, or -1 for an input. A wrong output
+    // shape is an OutputShapeError: it depends on the input length (Legato explains it).
+    void check_shape(const TfLiteTensor* tensor, const char* kind, const TensorView& view,
+                     std::size_t output_index = static_cast<std::size_t>(-1)) const {
         const auto wanted = std::vector<std::int64_t>(view.shape().begin(), view.shape().end());
         const auto actual = tensor_dims(tensor);
         if (actual == wanted)
@@ -378,8 +388,12 @@ private:
             for (const auto& text : resized_)
                 inputs += (inputs.empty() ? " with inputs " : ", ") + text;
         }
-        throw Error(std::string(kind) + " '" + view.name() + "' has shape " + shape_text(actual) +
-                    inputs + "; the config expects " + shape_text(wanted));
+        const std::string message = std::string(kind) + " '" + view.name() + "' has shape " +
+                                    shape_text(actual) + inputs + "; the config expects " +
+                                    shape_text(wanted);
+        if (output_index != static_cast<std::size_t>(-1))
+            throw OutputShapeError(message, output_index, actual, wanted);
+        throw ConfigError(message);
     }
 
     std::shared_ptr<LoadedModel> model_;
