@@ -54,4 +54,25 @@ private:
     std::vector<std::int64_t> expected_;
 };
 
+/// The config's window is shorter than the model needs: an audio output came out shorter than
+/// the hop by the receptive field the past context does not cover (prepare(), from the warm-up
+/// run). Carries the numbers, so tools can fix the config.
+class PastContextError : public ConfigError {
+public:
+    PastContextError(const std::string& message, std::size_t input_index, std::size_t given,
+                     std::size_t needed)
+        : ConfigError(message), input_index_(input_index), given_(given), needed_(needed) {}
+
+    /// Position of the audio input in InferenceConfig::inputs.
+    std::size_t input_index() const noexcept { return input_index_; }
+    /// TensorSpec::past_context given, and the value the model needs.
+    std::size_t given() const noexcept { return given_; }
+    std::size_t needed() const noexcept { return needed_; }
+
+private:
+    std::size_t input_index_;
+    std::size_t given_;
+    std::size_t needed_;
+};
+
 }  // namespace legato

@@ -35,6 +35,9 @@ struct ModelDescription {
     /// What a config writer must know: dimensions that are fixed in the file but resizable,
     /// shapes that must come from the user, tensors Legato cannot exchange (not float32).
     std::vector<std::string> notes;
+    /// State the model keeps between runs that no tensor shows: module attributes a TorchScript
+    /// method assigns (prim::SetAttr), e.g. {"h", "c"}. Such a model needs "stateful": true.
+    std::vector<std::string> assigned_attributes;
 };
 
 }  // namespace legato

@@ -34,10 +34,13 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 // An engine's "output has the wrong shape" in the config's words. The common case: an audio
 // model whose output is shorter than its window by more than the past context given (a
 // convolution without padding consumes its receptive field), so `past_context` is too small.
-std::string explain_output_shape(const InferenceConfig& config, const OutputShapeError& e) {
+// Throws PastContextError when the past context is too small, ConfigError otherwise, each
+// message starting with `prefix`.
+[[noreturn]] void explain_output_shape(const InferenceConfig& config, const OutputShapeError& e,
+                                       const std::string& prefix) {
     const std::size_t o = e.output_index();
     if (o >= config.outputs.size())
-        return e.what();
+        throw ConfigError(prefix + e.what());
     const TensorSpec& out = config.outputs[o];
     const std::string output = "outputs[" + std::to_string(o) + "] ('" + out.name + "')";
     const auto& actual = e.actual();
@@ -64,29 +67,35 @@ std::string explain_output_shape(const InferenceConfig& config, const OutputShap
     const std::string generic = output + ": the model returns shape " + shape_text(actual) +
                                 " where the config expects " + shape_text(expected) +
                                 " (engine: " + e.what() + ")";
-    if (out.role != TensorRole::audio || in == nullptr || differing != 1 ||
-        expected[dim] != static_cast<std::int64_t>(out.hop))
-        return generic;
     const std::int64_t hop = static_cast<std::int64_t>(out.hop);
+    const std::int64_t out_past = static_cast<std::int64_t>(out.past_context);
+    if (out.role != TensorRole::audio || in == nullptr || differing != 1 ||
+        expected[dim] != hop + out_past)
+        throw ConfigError(prefix + generic);
     const std::int64_t past = static_cast<std::int64_t>(in->past_context);
     const std::string window = "from a window of " + std::to_string(past + hop) +
                                " samples (past_context " + std::to_string(past) + " + hop " +
                                std::to_string(hop) + ")";
-    if (actual[dim] < hop) {
-        const std::int64_t needed = past + hop - actual[dim];
-        return "inputs[" + std::to_string(in_index) + "].past_context: the model needs " +
-               std::to_string(needed) + " samples of past context, the config gives " +
-               std::to_string(past) + ": " + window + " its output " + output + " has " +
-               std::to_string(actual[dim]) + " samples, " + std::to_string(hop - actual[dim]) +
-               " short of the hop; set \"past_context\": " + std::to_string(needed) +
-               " (engine: " + e.what() + ")";
+    if (actual[dim] < hop + out_past) {  // shortened by more than the past context covers
+        const std::int64_t needed = past + hop + out_past - actual[dim];
+        throw PastContextError(
+            prefix + "inputs[" + std::to_string(in_index) + "].past_context: the model needs " +
+                std::to_string(needed) + " samples of past context, the config gives " +
+                std::to_string(past) + ": " + window + " its output " + output + " has " +
+                std::to_string(actual[dim]) + " samples, " +
+                std::to_string(hop + out_past - actual[dim]) + " short of the " +
+                (out_past > 0 ? "output's past_context + hop" : "hop") +
+                "; set \"past_context\": " + std::to_string(needed) + " (engine: " + e.what() + ")",
+            in_index, in->past_context, static_cast<std::size_t>(needed));
     }
-    return output + ": the model returns " + std::to_string(actual[dim]) + " samples " + window +
-           ", " + std::to_string(actual[dim] - hop) +
-           " more than the hop: it keeps its input's length (padding), so past context does not "
-           "shorten its output; set \"past_context\": " +
-           std::to_string(std::max<std::int64_t>(past - (actual[dim] - hop), 0)) +
-           " (engine: " + e.what() + ")";
+    // Longer: a model that returns as many samples as it reads.
+    throw ConfigError(prefix + "outputs[" + std::to_string(o) +
+                      "].past_context: the model returns " + std::to_string(actual[dim]) +
+                      " samples " + window + ", " + std::to_string(actual[dim] - hop - out_past) +
+                      " more than the config takes from it (the output's past_context " +
+                      std::to_string(out_past) + " + hop " + std::to_string(hop) +
+                      "); set the output's \"past_context\": " + std::to_string(actual[dim] - hop) +
+                      " so that its leading samples are discarded (engine: " + e.what() + ")");
 }
 
 double thread_cpu_ms() noexcept {
@@ -129,9 +138,9 @@ void HandlerState::load_engines() {
         try {
             engine = std::make_unique<EngineRuntime>(config, e);
         } catch (const OutputShapeError& ex) {  // an engine that checks shapes at load
-            throw ConfigError("engines[" + std::to_string(e) + "] (" +
-                              config.engines[e].backend->name() +
-                              "): " + explain_output_shape(config, ex));
+            explain_output_shape(
+                config, ex,
+                "engines[" + std::to_string(e) + "] (" + config.engines[e].backend->name() + "): ");
         }
         for (std::size_t k = 0; k < engine->instance_count() && min_runs > 0; ++k) {
             ModelRun& run = engine->instance(k);
@@ -151,7 +160,7 @@ void HandlerState::load_engines() {
             rule.percentile = config.measure_percentile;
             WarmUpMeter meter(min_runs, measuring, rule);
             std::string failure;
-            std::string config_failure;  // the config does not fit the model
+            std::exception_ptr config_failure;  // the config does not fit the model
             // On a worker, at its priority: the conditions the inferences will run in.
             context->pool().run_on_worker([&] {
                 try {
@@ -167,18 +176,23 @@ void HandlerState::load_engines() {
                         if (meter.record(wall.count(), cpu, elapsed.count()))
                             break;
                     }
-                } catch (const OutputShapeError& ex) {
-                    config_failure = explain_output_shape(config, ex);
-                } catch (const ConfigError& ex) {
-                    config_failure = ex.what();
+                } catch (const ConfigError&) {
+                    config_failure = std::current_exception();
                 } catch (const std::exception& ex) {
                     failure = ex.what();
                 } catch (...) {  // a user's engine may throw anything; never let it escape
                     failure = "unknown exception";
                 }
             });
-            if (!config_failure.empty())
-                throw ConfigError(engine_prefix(e, *engine) + config_failure);
+            if (config_failure) {
+                try {
+                    std::rethrow_exception(config_failure);
+                } catch (const OutputShapeError& ex) {
+                    explain_output_shape(config, ex, engine_prefix(e, *engine));
+                } catch (const ConfigError& ex) {
+                    throw ConfigError(engine_prefix(e, *engine) + ex.what());
+                }
+            }
             if (!failure.empty())
                 throw Error(engine_prefix(e, *engine) + "warm-up inference failed: " + failure);
             try {

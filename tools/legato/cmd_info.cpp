@@ -14,11 +14,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "legato/config_file.hpp"
 #include "legato/engines.hpp"
 #include "legato/error.hpp"
 #include "legato/model_description.hpp"
 #include "tools/legato/commands.hpp"
 #include "tools/legato/exit_codes.hpp"
+#include "tools/legato/starter_config.hpp"
+#include "tools/legato/stream_check.hpp"
 
 namespace legato::cli {
 namespace {
@@ -124,7 +127,9 @@ void guess_layout(const TensorDescription& tensor, bool input, Guess& guess) {
     } else if (t + 2 == rank) {
         guess.layout = "channels_last";
         guess.channels = known_or_one(shape[rank - 1]);
-    } else if (input && t == 0 && rank == 3) {
+    } else if (input && t == 0 && rank == 3 &&
+               std::max(known_or_one(shape[1]), known_or_one(shape[2])) > 1) {
+        // A batch of windows longer than one sample ([T, 1, 1] is plain audio, time first).
         const bool channels_first = known_or_one(shape[1]) <= known_or_one(shape[2]);
         guess.layout =
             channels_first ? "sliding_windows_channels_first" : "sliding_windows_channels_last";
@@ -291,6 +296,17 @@ Json starter_config(const std::filesystem::path& file, const InfoOptions& option
     Json engine{{"engine", model.engine}, {"model", file.filename().string()}};
     if (!options.entry_point.empty())
         engine["entry_point"] = options.entry_point;
+    // A plain audio input with a fixed time dimension is the window: the hop is what is left
+    // of it after the past context, and every shape stays as the model fixes it.
+    std::optional<std::int64_t> fixed_hop;
+    for (std::size_t k = 0; k < model.inputs.size(); ++k) {
+        const Guess& guess = starter.inputs[k];
+        if (guess.role != "audio")
+            continue;
+        if (guess.time && guess.window_length == 0 && model.inputs[k].shape[*guess.time] > 0)
+            fixed_hop = model.inputs[k].shape[*guess.time] - starter.past_context;
+        break;
+    }
     auto tensors = [&](const std::vector<TensorDescription>& list,
                        const std::vector<Guess>& guesses, bool input) {
         Json array = Json::array();
@@ -298,12 +314,13 @@ Json starter_config(const std::filesystem::path& file, const InfoOptions& option
             const TensorDescription& tensor = list[k];
             const Guess& guess = guesses[k];
             Json shape = shape_json(tensor);
-            if (guess.time)
+            if (guess.time && !fixed_hop)
                 shape[*guess.time] = -1;  // follows the hop (and past_context)
+            const std::int64_t hop = fixed_hop.value_or(suggested_hop);
             Json entry{{"name", tensor.name}, {"role", guess.role}, {"shape", shape}};
             if (guess.role == "audio") {
                 entry["channels"] = guess.channels;
-                entry["hop"] = suggested_hop;
+                entry["hop"] = hop;
                 if (input)
                     entry["past_context"] = starter.past_context;
                 entry["layout"] = guess.layout;
@@ -333,7 +350,7 @@ Json starter_config(const std::filesystem::path& file, const InfoOptions& option
             pairs.push_back(Json{{"output", output}, {"input", input}});
         config["state_pairs"] = std::move(pairs);
     }
-    config["stateful"] = !starter.state_pairs.empty();
+    config["stateful"] = !starter.state_pairs.empty() || !model.assigned_attributes.empty();
     config["max_inference_time_ms"] = "measure";
     return config;
 }
@@ -407,6 +424,47 @@ void print_table(const char* title, const std::vector<TensorDescription>& tensor
     }
 }
 
+// Streams the starter config (stream_check.hpp) and applies what it finds: stateful when the
+// model keeps hidden state, the past context its receptive field needs. Remarks say so.
+void refine_by_streaming(const std::filesystem::path& file, Json& config, Starter& starter) {
+    ModelConfig parsed;
+    try {
+        parsed =
+            parse_model_config(pretty(config), file.parent_path(), false, file.filename().string());
+    } catch (const Error& e) {
+        starter.remarks.push_back("not checked by streaming (the guesses are incomplete): " +
+                                  std::string(e.what()));
+        return;
+    }
+    StreamCheckOptions options;
+    options.max_probe_past = 4096;
+    const StreamReport report = check_stream(parsed, options);
+    if (!report.fatal.empty()) {
+        starter.remarks.push_back("streaming it failed: " + report.fatal);
+        return;
+    }
+    if (report.hidden_state) {
+        config["stateful"] = true;
+        starter.remarks.push_back(
+            "streamed: the model keeps state between inferences, so \"stateful\": true");
+    }
+    if (report.receptive_field_past) {
+        const auto& fixed = report.fixed.inference;
+        for (std::size_t i = 0; i < fixed.inputs.size() && i < config["inputs"].size(); ++i)
+            if (fixed.inputs[i].role == TensorRole::audio)
+                config["inputs"][i]["past_context"] = fixed.inputs[i].past_context;
+        for (std::size_t o = 0; o < fixed.outputs.size() && o < config["outputs"].size(); ++o)
+            if (fixed.outputs[o].role == TensorRole::audio && fixed.outputs[o].past_context > 0)
+                config["outputs"][o]["past_context"] = fixed.outputs[o].past_context;
+        starter.remarks.push_back("streamed: past_context " +
+                                  std::to_string(*report.receptive_field_past) +
+                                  " is what the model's receptive field needs (probed)");
+    }
+    for (const auto& finding : report.findings)
+        if (finding.fix.empty())
+            starter.remarks.push_back("streamed: " + finding.problem);
+}
+
 int run_info(const InfoOptions& options) {
     const std::filesystem::path file = options.model;
     // A file that is not there, or not a model by its name, is the user's input; everything
@@ -427,8 +485,10 @@ int run_info(const InfoOptions& options) {
         std::printf("%s\n", pretty(description_json(options.model, model)).c_str());
         return exit_ok;
     }
-    const Starter starter = guess(model);
-    const std::string config = pretty(starter_config(file, options, model, starter));
+    Starter starter = guess(model);
+    Json starter_json = starter_config(file, options, model, starter);
+    refine_by_streaming(file, starter_json, starter);
+    const std::string config = pretty(starter_json);
     if (options.config_only) {
         std::printf("%s\n", config.c_str());
         return exit_ok;
@@ -458,6 +518,21 @@ int run_info(const InfoOptions& options) {
 }
 
 }  // namespace
+
+StarterConfig make_starter_config(const std::filesystem::path& model,
+                                  const std::string& entry_point, bool refine) {
+    if (const std::string problem = model_file_problem(model); !problem.empty())
+        throw Error(problem);
+    const ModelDescription description = describe_model(model, entry_point);
+    InfoOptions options;
+    options.model = model.string();
+    options.entry_point = entry_point;
+    Starter starter = guess(description);
+    Json config = starter_config(model, options, description, starter);
+    if (refine)
+        refine_by_streaming(model, config, starter);
+    return {pretty(config), starter.remarks};
+}
 
 std::function<int()> add_info_command(CLI::App& app) {
     auto options = std::make_shared<InfoOptions>();

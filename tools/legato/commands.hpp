@@ -11,5 +11,6 @@ namespace legato::cli {
 std::function<int()> add_info_command(CLI::App& app);
 std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_bench_command(CLI::App& app);
+std::function<int()> add_check_command(CLI::App& app);
 
 }  // namespace legato::cli

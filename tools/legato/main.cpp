@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         legato::cli::add_info_command(app),
         legato::cli::add_run_command(app),
         legato::cli::add_bench_command(app),
+        legato::cli::add_check_command(app),
     };
     try {
         app.parse(argc, argv);

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -569,6 +571,26 @@ ModelDescription describe_method(const torch::jit::Module& module, const torch::
         "TorchScript keeps no tensor shapes or element types: take the shapes from the model's "
         "documentation or training code (the engine passes float32 tensors by position and "
         "matches outputs by position)");
+    // Attributes the method assigns are state kept between runs, buffers or not (a hidden
+    // `self.h = h_n` is the usual way recurrent state is kept in TorchScript).
+    std::function<void(const torch::jit::Block*)> find_assignments = [&](const auto* block) {
+        for (const torch::jit::Node* node : block->nodes()) {
+            if (node->kind() == c10::prim::SetAttr) {
+                const std::string name = node->s(c10::attr::name);
+                auto& names = description.assigned_attributes;
+                if (std::find(names.begin(), names.end(), name) == names.end())
+                    names.push_back(name);
+            }
+            for (const torch::jit::Block* inner : node->blocks())
+                find_assignments(inner);
+        }
+    };
+    find_assignments(method.graph()->block());
+    if (!description.assigned_attributes.empty())
+        description.notes.push_back(
+            where + " assigns module attributes (" + list_text(description.assigned_attributes) +
+            "): the model keeps state between runs, so its config needs \"stateful\": true (with "
+            "false, Legato restores them before every run)");
     std::vector<std::string> buffers;
     for (const auto& buffer : module.named_buffers(/*recurse=*/true))
         buffers.push_back(buffer.name + " " + shape_text(buffer.value.sizes()));
