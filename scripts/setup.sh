@@ -29,6 +29,9 @@ APT_PACKAGES=(
     libasound2-dev libx11-dev libxext-dev libxrandr-dev libxinerama-dev libxcursor-dev
     libfreetype-dev libfontconfig-dev libgl-dev libcurl4-gnutls-dev
     libflac-dev libvorbis-dev libogg-dev
+    # The web build (web/, docs/web.md): clang/lld 19 for emscripten, Debian's acorn for its JS
+    # optimiser, headless Chromium for the tests (node and npm: the machine's own, >= 18)
+    clang-19 lld-19 llvm-19 node-acorn chromium
 )
 
 ORT_NPM_NAME=onnxruntime-node
@@ -54,6 +57,12 @@ ARMNN_DEBIAN_TAR=armnn_${ARMNN_SRC_VERSION}.debian.tar.xz
 ARMNN_DEBIAN_TAR_SHA256=e2396a6ed697e3bd87247dbdf791c83f44cf0b168519bade00a768334eb1b3e5
 ARMNN_SCHEMA_PATCH=debian/patches/add-schema.fbs-and-generate-header.patch
 SCHEMA_SHA256=15118f844c984a2128ab4878b8e02727839392f7f54ab4d5e65dde1a8a06e36d
+
+# Emscripten 3.1.69 from trixie: downloaded and unpacked, never installed (it would pull a newer
+# libc); it ships a prebuilt sysroot (pthreads, Wasm Workers, Audio Worklets) used frozen.
+EMSDK_DEB_PACKAGE=emscripten
+EMSDK_DEB_VERSION=3.1.69+dfsg-3
+EMSDK_DEB_SHA256=d2ac788b952c56ab6736b4db2ac0825aa63cfb4c08b8abaefe19e324779d1b2d
 
 DEBIAN_MIRROR=http://deb.debian.org/debian
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -249,6 +258,65 @@ else
          f && /^\+/ {print substr($0, 2); next}
          f {exit}' "$WORK/$ARMNN_SCHEMA_PATCH" >"$WORK/schema.fbs"
     install_file "$WORK/schema.fbs" "$SCHEMA" 0644 "$SCHEMA_SHA256"
+fi
+
+# --- 3. Web toolchain: emscripten (trixie .deb, unpacked only) + the web package's npm deps --
+EM_ROOT="$ROOT/emscripten"
+EM="$EM_ROOT/usr/share/emscripten"
+if [[ -f $EM_ROOT/.stamp-$EMSDK_DEB_SHA256 ]]; then
+    log "emscripten ($EMSDK_DEB_VERSION): up to date"
+else
+    log "emscripten: downloading $EMSDK_DEB_PACKAGE $EMSDK_DEB_VERSION from trixie (~240 MB, temporary sources list)"
+    A="$WORK/apt-trixie-em"
+    tmp_apt_init "$A" "deb [signed-by=$DEBIAN_KEYRING] $DEBIAN_MIRROR trixie main"
+    tmp_apt "$A" update >"$WORK/trixie-em-update.log" 2>&1 || { cat "$WORK/trixie-em-update.log" >&2; die "apt-get update (trixie, temporary) failed"; }
+    mkdir -p "$WORK/emdeb"
+    chown _apt "$WORK/emdeb" 2>/dev/null || true
+    (cd "$WORK/emdeb" && tmp_apt "$A" download "$EMSDK_DEB_PACKAGE=$EMSDK_DEB_VERSION" >"$WORK/trixie-em-download.log" 2>&1) ||
+        { cat "$WORK/trixie-em-download.log" >&2; die "apt-get download $EMSDK_DEB_PACKAGE=$EMSDK_DEB_VERSION failed (superseded in trixie? then re-pin)"; }
+    deb=$(ls "$WORK"/emdeb/"${EMSDK_DEB_PACKAGE}"_*.deb)
+    verify "$deb" "$EMSDK_DEB_SHA256" "$(basename "$deb")"
+    new="$ROOT/.emscripten.new.$$"
+    rm -rf "$new" && mkdir -p "$new"
+    dpkg-deb -x "$deb" "$new"
+    touch "$new/.stamp-$EMSDK_DEB_SHA256"
+    rm -rf "$EM_ROOT" && mv "$new" "$EM_ROOT"
+fi
+# Its ESM JS optimiser ignores NODE_PATH: Debian's acorn next to it.
+mkdir -p "$EM/node_modules" && ln -sfn /usr/share/nodejs/acorn "$EM/node_modules/acorn"
+
+# npm packages of web/ (binaryen for emscripten, TypeScript, playwright-core), pinned by its
+# lockfile: `npm ci` checks every tarball's sha512. Skipped while the lockfile is unchanged.
+WEB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+command -v node >/dev/null && command -v npm >/dev/null || die "the web build needs node (>= 18) and npm"
+if [[ -f $WEB_DIR/package-lock.json ]]; then
+    lock_sha=$(sha256_of "$WEB_DIR/package-lock.json")
+    if [[ -f $WEB_DIR/node_modules/.legato-stamp && $(cat "$WEB_DIR/node_modules/.legato-stamp") == "$lock_sha" ]]; then
+        log "web npm packages: up to date"
+    else
+        log "web npm packages: npm ci"
+        (cd "$WEB_DIR" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || die "npm ci in web/ failed"
+        printf '%s' "$lock_sha" >"$WEB_DIR/node_modules/.legato-stamp"
+    fi
+    # Emscripten's configuration: bookworm's clang/lld 19, npm binaryen (its bin/ holds node
+    # scripts; no wasm-emscripten-finalize, hence -sWASM_BIGINT on every link), frozen cache.
+    mkdir -p "$EM_ROOT/binaryen/bin"
+    for t in wasm-opt wasm-metadce wasm-ctor-eval wasm-dis wasm-as wasm2js wasm-merge; do
+        ln -sfn "$WEB_DIR/node_modules/binaryen/bin/$t" "$EM_ROOT/binaryen/bin/$t"
+    done
+    cat >"$EM_ROOT/em_config.py" <<EOF
+LLVM_ROOT = '/usr/lib/llvm-19/bin'
+BINARYEN_ROOT = '$EM_ROOT/binaryen'
+NODE_JS = '$(command -v node)'
+CACHE = '$EM/cache'
+FROZEN_CACHE = True
+EOF
+    cat >"$EM_ROOT/env.sh" <<EOF
+# source this: emcc, em++ and emcmake on PATH, configured for Legato's web build
+export EM_CONFIG=$EM_ROOT/em_config.py
+export PATH=$EM:\$PATH
+export LEGATO_CHROMIUM=/usr/lib/chromium/chromium
+EOF
 fi
 
 log "done in $((SECONDS - START))s: apt ${apt_installed} installed/${#APT_PACKAGES[@]} wanted; onnxruntime $ORT_NPM_VERSION (headers ${ORT_DEB_VERSION%%+*}), tflite 2.2.0, schema.fbs under $ROOT"

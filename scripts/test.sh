@@ -11,13 +11,15 @@
 #            canary (an allocation inside process() must be reported)
 #   fuzz     libFuzzer + ASan + UBSan (clang 22): regressions, then LEGATO_FUZZ_SECONDS
 #            (default 60) per target: config validation, ONNX Runtime, LibTorch, TFLite loading
+#   web      the core in WebAssembly + the TypeScript package (web/: npm run build), tested in
+#            headless Chromium (npm test)
 #
-# LEGATO_TEST_STAGES (default "release asan tsan rtsan fuzz") selects stages.
+# LEGATO_TEST_STAGES (default "release asan tsan rtsan fuzz web") selects stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $EUID -eq 0 ]]; then scripts/setup.sh; else sudo scripts/setup.sh; fi
 
-stages="${LEGATO_TEST_STAGES:-release asan tsan rtsan fuzz}"
+stages="${LEGATO_TEST_STAGES:-release asan tsan rtsan fuzz web}"
 start=$SECONDS
 summary=()
 for stage in $stages; do
@@ -33,6 +35,12 @@ for stage in $stages; do
             ;;
         fuzz)
             scripts/fuzz.sh "${LEGATO_FUZZ_SECONDS:-60}"
+            ;;
+        web)
+            echo "[test] web: build"
+            (cd web && npm run --silent build)
+            echo "[test] web: tests (headless Chromium)"
+            (cd web && npm test --silent)
             ;;
         *)
             echo "[test] unknown stage '$stage'" >&2

@@ -22,8 +22,26 @@ bool Semaphore::wait_until(std::int64_t deadline_ns) noexcept {
     timespec deadline{};
     deadline.tv_sec = static_cast<time_t>(deadline_ns / 1'000'000'000);
     deadline.tv_nsec = static_cast<long>(deadline_ns % 1'000'000'000);
+#ifdef __EMSCRIPTEN__
+    // Emscripten's musl has no sem_clockwait: convert to a CLOCK_REALTIME deadline (a wall-clock
+    // jump during the wait can stretch or shorten it; only timed worker naps use this).
+    timespec mono{};
+    timespec real{};
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    const std::int64_t left =
+        deadline_ns - (static_cast<std::int64_t>(mono.tv_sec) * 1'000'000'000 + mono.tv_nsec);
+    const std::int64_t real_deadline =
+        static_cast<std::int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec + left;
+    deadline.tv_sec = static_cast<time_t>(real_deadline / 1'000'000'000);
+    deadline.tv_nsec = static_cast<long>(real_deadline % 1'000'000'000);
+#endif
     while (true) {
+#ifdef __EMSCRIPTEN__
+        if (sem_timedwait(&sem_, &deadline) == 0)
+#else
         if (sem_clockwait(&sem_, CLOCK_MONOTONIC, &deadline) == 0)
+#endif
             return true;
         if (errno != EINTR)
             return false;

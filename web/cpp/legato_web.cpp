@@ -1,0 +1,97 @@
+// The C ABI the TypeScript package calls (web/src/*.ts): handlers from JSON model configs,
+// prepared and processed on one shared WebAssembly.Memory. Errors are returned as text, never
+// thrown across the boundary. Thread contracts as in legato/inference_handler.hpp.
+
+#include <emscripten/emscripten.h>
+#include <malloc.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "legato/legato.hpp"
+
+namespace {
+
+thread_local std::string last_error;  // per calling thread (main thread for setup)
+
+struct WebHandler {
+    legato::ModelConfig config;
+    std::unique_ptr<legato::InferenceHandler> handler;
+};
+
+}  // namespace
+
+extern "C" {
+
+/// [setup thread] The message of the last failed call on this thread ("" if none).
+EMSCRIPTEN_KEEPALIVE const char* legato_last_error() {
+    return last_error.c_str();
+}
+
+/// [setup thread] A handler for the JSON config `json` (docs/config.md); null on error
+/// (legato_last_error() names the field). Model paths are not readable here: engines that need
+/// no file (bypass) only, for now.
+EMSCRIPTEN_KEEPALIVE WebHandler* legato_handler_create(const char* json) {
+    try {
+        auto web = std::make_unique<WebHandler>();
+        web->config = legato::parse_model_config(json, "/", false, "config");
+        // The config's "context" (worker_threads: at most the module's PTHREAD_POOL_SIZE).
+        web->handler = std::make_unique<legato::InferenceHandler>(
+            web->config.inference, legato::Context::shared(web->config.context));
+        last_error.clear();
+        return web.release();
+    } catch (const std::exception& e) {
+        last_error = e.what();
+        return nullptr;
+    }
+}
+
+/// [setup thread] Prepares for `sample_rate` and blocks of up to `max_block` frames; offline
+/// rendering waits for every result. Returns 0, or -1 (legato_last_error()).
+EMSCRIPTEN_KEEPALIVE int legato_handler_prepare(WebHandler* web, double sample_rate, int max_block,
+                                                int offline) {
+    try {
+        legato::HostConfig host;
+        host.sample_rate = sample_rate;
+        host.max_block_size = static_cast<std::size_t>(max_block);
+        host.offline_rendering = offline != 0;
+        web->handler->prepare(host);
+        last_error.clear();
+        return 0;
+    } catch (const std::exception& e) {
+        last_error = e.what();
+        return -1;
+    }
+}
+
+/// [any thread] Latency in samples.
+EMSCRIPTEN_KEEPALIVE int legato_handler_latency(const WebHandler* web) {
+    return static_cast<int>(web->handler->latency());
+}
+
+/// [audio thread] Processes `frames` mono samples from `input` into `output` (wait-free in
+/// real-time mode).
+EMSCRIPTEN_KEEPALIVE void legato_handler_process(WebHandler* web, const float* input, float* output,
+                                                 int frames) {
+    const float* in[1] = {input};
+    float* out[1] = {output};
+    web->handler->process(in, 1, out, 1, static_cast<std::size_t>(frames));
+}
+
+/// [setup thread] Late inferences so far.
+EMSCRIPTEN_KEEPALIVE double legato_handler_late(const WebHandler* web) {
+    return static_cast<double>(web->handler->statistics().late_inferences);
+}
+
+/// [any thread] Bytes of the module's heap in use (for leak checks).
+EMSCRIPTEN_KEEPALIVE double legato_heap_in_use() {
+    return static_cast<double>(mallinfo().uordblks);
+}
+
+/// [setup thread] Destroys the handler (never while its process() runs).
+EMSCRIPTEN_KEEPALIVE void legato_handler_destroy(WebHandler* web) {
+    delete web;
+}
+
+}  // extern "C"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds Legato's core (the same sources as the native library) to WebAssembly with pthreads
+# on one shared memory, plus the C ABI in cpp/legato_web.cpp: dist/legato.mjs + dist/legato.wasm.
+# Needs the toolchain scripts/setup.sh installs (emscripten 3.1.69, clang/lld 19, npm binaryen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WEB=$PWD
+ROOT=$(cd .. && pwd)
+DEPS="${LEGATO_DEPS_ROOT:-/opt/legato-deps}"
+# shellcheck disable=SC1091
+source "$DEPS/emscripten/env.sh"
+BUILD="$ROOT/build/web"
+FLAGS="-pthread -matomics -mbulk-memory -msimd128 -fexceptions -Wno-function-effects -Wno-shorten-64-to-32"
+emcmake cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -Wno-dev \
+    -DLEGATO_BUILD_TESTS=OFF -DLEGATO_BUILD_EXAMPLES=OFF -DLEGATO_BUILD_INTEGRATIONS=OFF \
+    -DLEGATO_BUILD_TOOLS=OFF -Dnlohmann_json_DIR="$WEB/cmake/nlohmann_json" \
+    -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_C_FLAGS="-pthread -matomics -mbulk-memory" \
+    -DCMAKE_EXE_LINKER_FLAGS=-sWASM_BIGINT >"$BUILD.configure.log" 2>&1 ||
+    { cat "$BUILD.configure.log" >&2; exit 1; }
+cmake --build "$BUILD" --target legato_static -j"$(nproc)"
+mkdir -p dist src
+# Memory: sized for the app, not fixed at hundreds of MiB (docs/web.md); the worker pool's
+# threads come from a pool created at start-up (PTHREAD_POOL_SIZE >= worker_threads).
+em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp \
+    "$BUILD/src/liblegato.a" -o src/legato.mjs \
+    -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createLegatoModule \
+    -sENVIRONMENT=web,worker -sPTHREAD_POOL_SIZE=2 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
+    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,UTF8ToString,stringToNewUTF8
+echo "built $(du -h src/legato.wasm | cut -f1) src/legato.wasm"
+# The generated loader and module ship beside the compiled TypeScript.
+cp src/legato.mjs src/legato.wasm dist/

@@ -1,0 +1,52 @@
+// `npm test`: serves web/ with the cross-origin isolation headers and runs test/page.html in
+// headless Chromium (Debian's, through playwright-core), printing every check; exits 1 on any
+// failure.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript",
+                ".wasm": "application/wasm", ".json": "application/json" };
+const server = createServer(async (request, response) => {
+  const path = normalize(join(root, decodeURIComponent(new URL(request.url, "http://x").pathname)));
+  if (!path.startsWith(root)) { response.writeHead(403).end(); return; }
+  try {
+    const body = await readFile(path);
+    response.writeHead(200, {
+      "Content-Type": types[extname(path)] ?? "application/octet-stream",
+      "Cross-Origin-Opener-Policy": "same-origin",
+      "Cross-Origin-Embedder-Policy": "require-corp",
+    });
+    response.end(body);
+  } catch {
+    response.writeHead(404).end();
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const url = `http://127.0.0.1:${server.address().port}/test/page.html`;
+const browser = await chromium.launch({
+  executablePath: process.env.LEGATO_CHROMIUM ?? "/usr/lib/chromium/chromium",
+  args: ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+});
+let failed = 0;
+try {
+  const page = await browser.newPage();
+  page.on("console", (message) => console.log(`[page] ${message.text()}`));
+  page.on("pageerror", (error) => console.log(`[page error] ${error.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => window.legatoTestResults !== undefined, null, { timeout: 120000 });
+  const results = await page.evaluate(() => window.legatoTestResults);
+  for (const r of results) {
+    console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name}${r.detail && !r.ok ? `: ${r.detail}` : ""}`);
+    if (!r.ok) ++failed;
+  }
+  if (results.length === 0) failed = 1;
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(failed ? `${failed} web check(s) failed` : "all web checks passed");
+process.exit(failed ? 1 : 0);
