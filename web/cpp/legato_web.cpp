@@ -79,6 +79,37 @@ EMSCRIPTEN_KEEPALIVE void legato_handler_process(WebHandler* web, const float* i
     web->handler->process(in, 1, out, 1, static_cast<std::size_t>(frames));
 }
 
+/// [setup thread] Prepares like legato_handler_prepare with a latency of at least `latency`
+/// samples (HostConfig::latency_override: room for the browser's render bursts).
+EMSCRIPTEN_KEEPALIVE int legato_handler_prepare_with_latency(WebHandler* web, double sample_rate,
+                                                             int max_block, int latency) {
+    try {
+        legato::HostConfig host;
+        host.sample_rate = sample_rate;
+        host.max_block_size = static_cast<std::size_t>(max_block);
+        web->handler->prepare(host);
+        if (web->handler->latency() < static_cast<std::size_t>(latency)) {
+            host.latency_override = static_cast<std::size_t>(latency);
+            web->handler->prepare(host);
+        }
+        last_error.clear();
+        return 0;
+    } catch (const std::exception& e) {
+        last_error = e.what();
+        return -1;
+    }
+}
+
+/// [any thread] The legato::InferenceHandler inside (for the worklet).
+EMSCRIPTEN_KEEPALIVE legato::InferenceHandler* legato_handler_native(WebHandler* web) {
+    return web->handler.get();
+}
+
+/// [setup thread] Substituted frames so far.
+EMSCRIPTEN_KEEPALIVE double legato_handler_substituted(const WebHandler* web) {
+    return static_cast<double>(web->handler->statistics().substituted_frames);
+}
+
 /// [setup thread] Late inferences so far.
 EMSCRIPTEN_KEEPALIVE double legato_handler_late(const WebHandler* web) {
     return static_cast<double>(web->handler->statistics().late_inferences);

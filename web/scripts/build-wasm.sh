@@ -21,11 +21,15 @@ cmake --build "$BUILD" --target legato_static -j"$(nproc)"
 mkdir -p dist src
 # Memory: sized for the app, not fixed at hundreds of MiB (docs/web.md); the worker pool's
 # threads come from a pool created at start-up (PTHREAD_POOL_SIZE >= worker_threads).
-em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp \
+em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/legato_worklet.cpp \
     "$BUILD/src/liblegato.a" -o src/legato.mjs \
     -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createLegatoModule \
-    -sENVIRONMENT=web,worker -sPTHREAD_POOL_SIZE=2 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
-    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,UTF8ToString,stringToNewUTF8
+    -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS -sPTHREAD_POOL_SIZE=2 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
+    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,UTF8ToString,stringToNewUTF8,emscriptenRegisterAudioObject,emscriptenGetAudioObject
 echo "built $(du -h src/legato.wasm | cut -f1) src/legato.wasm"
-# The generated loader and module ship beside the compiled TypeScript.
-cp src/legato.mjs src/legato.wasm dist/
+# Emscripten 3.1.69 loads the audio worklet's bootstrap script relative to the *page*
+# (addModule("legato.aw.js")): resolve it next to the module instead, wherever the page is.
+sed -i 's|addModule("legato.aw.js")|addModule(new URL("legato.aw.js",import.meta.url))|' src/legato.mjs
+grep -q 'addModule(new URL("legato.aw.js"' src/legato.mjs || { echo "legato.aw.js fix did not apply" >&2; exit 1; }
+# The generated loader, module and worklet bootstrap ship beside the compiled TypeScript.
+cp src/legato.mjs src/legato.wasm src/legato.aw.js dist/

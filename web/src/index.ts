@@ -19,6 +19,9 @@ interface LegatoModule {
   _legato_handler_late(handler: number): number;
   _legato_handler_destroy(handler: number): void;
   _legato_heap_in_use(): number;
+  _legato_handler_prepare_with_latency(handler: number, sampleRate: number, maxBlock: number, latency: number): number;
+  _legato_handler_substituted(handler: number): number;
+  _legato_handler_native(handler: number): number;
   UTF8ToString(pointer: number): string;
   stringToNewUTF8(text: string): number;
 }
@@ -74,11 +77,15 @@ export class InferenceHandler {
   }
 
   /** [main thread] Prepares for the host: sample rate, largest block; offline rendering waits
-   *  for every inference (not real-time). Throws an Error with Legato's message. */
-  prepare(sampleRate: number, maxBlock: number, options: { offline?: boolean } = {}): void {
+   *  for every inference (not real-time); `latency` asks for at least that many samples (room
+   *  for the browser's render bursts: docs/web.md). Throws an Error with Legato's message. */
+  prepare(sampleRate: number, maxBlock: number,
+          options: { offline?: boolean; latency?: number } = {}): void {
     const m = this.m;
-    if (m._legato_handler_prepare(this.live(), sampleRate, maxBlock, options.offline ? 1 : 0) !== 0)
-      throw new Error(m.UTF8ToString(m._legato_last_error()));
+    const status = options.latency !== undefined
+      ? m._legato_handler_prepare_with_latency(this.live(), sampleRate, maxBlock, options.latency)
+      : m._legato_handler_prepare(this.live(), sampleRate, maxBlock, options.offline ? 1 : 0);
+    if (status !== 0) throw new Error(m.UTF8ToString(m._legato_last_error()));
     if (maxBlock > this.capacity) {
       if (this.buffers !== 0) m._free(this.buffers);
       this.buffers = m._malloc(2 * maxBlock * 4);
@@ -89,6 +96,16 @@ export class InferenceHandler {
   /** [any thread] The latency in samples. */
   get latency(): number {
     return this.m._legato_handler_latency(this.live());
+  }
+
+  /** [any thread] Frames the late policy replaced so far. */
+  get substitutedFrames(): number {
+    return this.m._legato_handler_substituted(this.live());
+  }
+
+  /** @internal The C++ InferenceHandler's address (for worklet code in the same module). */
+  get nativeHandle(): number {
+    return this.m._legato_handler_native(this.live());
   }
 
   /** [any thread] Late inferences so far. */

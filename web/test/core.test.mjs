@@ -68,6 +68,32 @@ try {
   const growth = legato.heapInUse() - before;
   check("200 create/prepare/dispose cycles leave the heap at its baseline", growth <= 4096,
         `${growth} bytes more in use`);
+  // The real-time path in a real AudioContext: process() on the audio worklet thread every
+  // quantum, inferences on the worker pool's threads, one shared memory. The worklet checks
+  // its output against its input delayed by latency(); a wait on the worklet thread would trap.
+  const context = new AudioContext({ sampleRate: 48000 });
+  const m = legato.module;
+  const handler = legato.createHandler(bypass(128));
+  handler.prepare(48000, 128, { latency: 1024 });
+  const contextHandle = m.emscriptenRegisterAudioObject(context);
+  m._legato_worklet_self_check(contextHandle, handler.nativeHandle);
+  await context.resume();
+  const started = performance.now();
+  while (m._legato_worklet_frames() < 3 * 48000 && m._legato_worklet_state() >= 0 &&
+         performance.now() - started < 20000)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  const frames = m._legato_worklet_frames();
+  const mismatches = m._legato_worklet_mismatches();
+  const substituted = handler.substitutedFrames;
+  check("worklet started and rendered 3 s of quanta", frames >= 3 * 48000,
+        `state ${m._legato_worklet_state()}, ${frames} frames`);
+  check(`worklet output is the input delayed by latency ${handler.latency} (every sample not substituted)`,
+        mismatches <= substituted, `${mismatches} samples differ, ${substituted} substituted`);
+  check("few substitutions at latency 1024 (8 quanta)", substituted <= frames / 100,
+        `${substituted} of ${frames} frames, ${handler.lateInferences} late inferences`);
+  console.log(`worklet: ${frames} frames, latency ${handler.latency}, ${handler.lateInferences} late, ` +
+              `${substituted} substituted, ${mismatches} differing`);
+  await context.suspend();
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);
 }
