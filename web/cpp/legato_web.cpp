@@ -110,6 +110,35 @@ EMSCRIPTEN_KEEPALIVE double legato_handler_substituted(const WebHandler* web) {
     return static_cast<double>(web->handler->statistics().substituted_frames);
 }
 
+/// [any thread] Requests a reset: the audio thread applies it at its next process() call
+/// (pending inferences dropped, rings and state zeroed, the pre-roll restarted).
+EMSCRIPTEN_KEEPALIVE void legato_handler_reset(WebHandler* web) {
+    web->handler->reset();
+}
+
+/// [any thread] The statistics, in Statistics' field order, into `out` (14 doubles): blocks,
+/// frames, oversized_blocks, inferences_submitted, inferences_completed, late_inferences,
+/// dropped_inferences, expired_inferences, failed_inferences, substituted_frames, resets,
+/// max_inference_ms, mean_inference_ms, max_inference_time_ms.
+EMSCRIPTEN_KEEPALIVE void legato_handler_statistics(const WebHandler* web, double* out) {
+    const legato::Statistics s = web->handler->statistics();
+    const double values[] = {static_cast<double>(s.blocks),
+                             static_cast<double>(s.frames),
+                             static_cast<double>(s.oversized_blocks),
+                             static_cast<double>(s.inferences_submitted),
+                             static_cast<double>(s.inferences_completed),
+                             static_cast<double>(s.late_inferences),
+                             static_cast<double>(s.dropped_inferences),
+                             static_cast<double>(s.expired_inferences),
+                             static_cast<double>(s.failed_inferences),
+                             static_cast<double>(s.substituted_frames),
+                             static_cast<double>(s.resets),
+                             s.max_inference_ms,
+                             s.mean_inference_ms,
+                             s.max_inference_time_ms};
+    std::memcpy(out, values, sizeof values);
+}
+
 /// [setup thread] Late inferences so far.
 EMSCRIPTEN_KEEPALIVE double legato_handler_late(const WebHandler* web) {
     return static_cast<double>(web->handler->statistics().late_inferences);

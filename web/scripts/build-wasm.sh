@@ -25,7 +25,7 @@ em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.c
     "$BUILD/src/liblegato.a" -o src/legato.mjs \
     -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createLegatoModule \
     -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS -sPTHREAD_POOL_SIZE=2 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
-    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,UTF8ToString,stringToNewUTF8,emscriptenRegisterAudioObject,emscriptenGetAudioObject
+    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPF64,UTF8ToString,stringToNewUTF8,emscriptenRegisterAudioObject,emscriptenGetAudioObject
 echo "built $(du -h src/legato.wasm | cut -f1) src/legato.wasm"
 # Emscripten 3.1.69 loads the audio worklet's bootstrap script relative to the *page*
 # (addModule("legato.aw.js")): resolve it next to the module instead, wherever the page is.

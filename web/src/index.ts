@@ -22,6 +22,9 @@ interface LegatoModule {
   _legato_handler_prepare_with_latency(handler: number, sampleRate: number, maxBlock: number, latency: number): number;
   _legato_handler_substituted(handler: number): number;
   _legato_handler_native(handler: number): number;
+  _legato_handler_reset(handler: number): void;
+  _legato_handler_statistics(handler: number, out: number): void;
+  HEAPF64: Float64Array;
   UTF8ToString(pointer: number): string;
   stringToNewUTF8(text: string): number;
 }
@@ -31,6 +34,30 @@ const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol
 const neverDisposed = new FinalizationRegistry<string>((what) => {
   console.warn(`legato: ${what} was garbage-collected without dispose(): its C++ memory leaked`);
 });
+
+/** What a handler has done so far (legato/statistics.hpp). */
+export interface Statistics {
+  blocks: number;
+  frames: number;
+  oversizedBlocks: number;
+  inferencesSubmitted: number;
+  inferencesCompleted: number;
+  lateInferences: number;
+  droppedInferences: number;
+  expiredInferences: number;
+  failedInferences: number;
+  substitutedFrames: number;
+  resets: number;
+  maxInferenceMs: number;
+  meanInferenceMs: number;
+  maxInferenceTimeMs: number;
+}
+
+const statisticsFields: (keyof Statistics)[] = [
+  "blocks", "frames", "oversizedBlocks", "inferencesSubmitted", "inferencesCompleted",
+  "lateInferences", "droppedInferences", "expiredInferences", "failedInferences",
+  "substitutedFrames", "resets", "maxInferenceMs", "meanInferenceMs", "maxInferenceTimeMs",
+];
 
 /** The loaded module. [main thread] */
 export class Legato {
@@ -96,6 +123,27 @@ export class InferenceHandler {
   /** [any thread] The latency in samples. */
   get latency(): number {
     return this.m._legato_handler_latency(this.live());
+  }
+
+  /** [any thread] Requests a reset, applied by the audio thread at its next process() call:
+   *  pending inferences are dropped, state and rings zeroed, the pre-roll restarts. */
+  reset(): void {
+    this.m._legato_handler_reset(this.live());
+  }
+
+  /** [any thread] What the handler has done so far. */
+  statistics(): Statistics {
+    const m = this.m;
+    const out = m._malloc(statisticsFields.length * 8);
+    try {
+      m._legato_handler_statistics(this.live(), out);
+      const values = m.HEAPF64.subarray(out >> 3, (out >> 3) + statisticsFields.length);
+      const result = {} as Statistics;
+      statisticsFields.forEach((field, k) => { result[field] = values[k]; });
+      return result;
+    } finally {
+      m._free(out);
+    }
   }
 
   /** [any thread] Frames the late policy replaced so far. */

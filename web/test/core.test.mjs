@@ -55,6 +55,32 @@ try {
     check(`hop ${hop}: a disposed handler refuses use`, threw);
   }
 
+  // reset(): the pre-roll restarts, and the output is again exact from there; statistics count.
+  {
+    const handler = legato.createHandler(bypass(64));
+    handler.prepare(48000, 64, { offline: true });
+    const latency = handler.latency;
+    const block = new Float32Array(64).fill(0.25);
+    const out = new Float32Array(64);
+    for (let k = 0; k < 20; ++k) handler.process(block, out);
+    handler.reset();
+    const after = new Float32Array(64 * 10);
+    const ramp = new Float32Array(64 * 10).map((_, n) => n / 1000);
+    for (let at = 0; at < ramp.length; at += 64)
+      handler.process(ramp.subarray(at, at + 64), after.subarray(at, at + 64));
+    let wrong = 0;
+    for (let n = 0; n < after.length; ++n)
+      if (after[n] !== (n >= latency ? ramp[n - latency] : 0)) ++wrong;
+    const stats = handler.statistics();
+    check("after reset() the output restarts: silent pre-roll, then the input delayed", wrong === 0,
+          `${wrong} samples differ`);
+    check("statistics count blocks, frames, inferences and the reset",
+          stats.blocks === 30 && stats.frames === 30 * 64 && stats.resets === 1 &&
+            stats.inferencesSubmitted === 30 && stats.lateInferences === 0,
+          JSON.stringify(stats));
+    handler.dispose();
+  }
+
   // 200 create/prepare/dispose cycles leave the heap where it was (after a first cycle, which
   // creates the shared Context's worker pool).
   const cycle = () => {
