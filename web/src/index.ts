@@ -25,6 +25,13 @@ interface LegatoModule {
   _legato_handler_reset(handler: number): void;
   _legato_handler_statistics(handler: number, out: number): void;
   HEAPF64: Float64Array;
+  HEAPU32: Uint32Array;
+  _legato_audio_start(context: number): number;
+  _legato_audio_state(thread: number): number;
+  _legato_node_create(context: number, handler: number, channels: number, run: number): number;
+  _legato_node_destroy(run: number): void;
+  emscriptenRegisterAudioObject(object: unknown): number;
+  emscriptenGetAudioObject(handle: number): unknown;
   UTF8ToString(pointer: number): string;
   stringToNewUTF8(text: string): number;
 }
@@ -76,6 +83,38 @@ export class Legato {
   heapInUse(): number {
     return this.module._legato_heap_in_use();
   }
+
+  /** [main thread] An AudioWorkletNode that runs `handler` on the browser's audio thread:
+   *  its input, in place, through the handler, to its output (`channels` channels, 1 by
+   *  default; a mono input feeds every channel). The handler must be prepared for blocks of
+   *  128 and outlive the node. The first node on a context starts its worklet thread. */
+  async createNode(context: BaseAudioContext, handler: InferenceHandler,
+                   options: { channels?: number } = {}): Promise<LegatoNode> {
+    const m = this.module;
+    let started = this.audioThreads.get(context);
+    if (!started) {
+      const contextHandle = m.emscriptenRegisterAudioObject(context);
+      const thread = m._legato_audio_start(contextHandle);
+      started = (async () => {
+        const deadline = performance.now() + 10000;
+        while (m._legato_audio_state(thread) === 0 && performance.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        if (m._legato_audio_state(thread) !== 1)
+          throw new Error("legato: the audio worklet thread did not start on this AudioContext");
+        return contextHandle;
+      })();
+      this.audioThreads.set(context, started);
+    }
+    const contextHandle = await started;
+    const runOut = m._malloc(4);
+    const nodeHandle = m._legato_node_create(contextHandle, handler.nativeHandle,
+                                             options.channels ?? 1, runOut);
+    const run = m.HEAPU32[runOut >> 2];
+    m._free(runOut);
+    return new LegatoNode(m, m.emscriptenGetAudioObject(nodeHandle) as AudioWorkletNode, context, run);
+  }
+
+  private readonly audioThreads = new WeakMap<BaseAudioContext, Promise<number>>();
 
   /** [main thread] A handler for a JSON model config (docs/config.md). Throws an Error naming
    *  the field for an invalid config. */
@@ -190,5 +229,43 @@ export class InferenceHandler {
   private live(): number {
     if (this.handle === 0) throw new Error("legato: the InferenceHandler was disposed");
     return this.handle;
+  }
+}
+
+/** A node made by Legato.createNode(). Owns its C++ run: call dispose(). */
+export class LegatoNode {
+  private run: number;
+  private readonly token = {};
+
+  /** @internal */
+  constructor(private readonly m: LegatoModule, readonly node: AudioWorkletNode,
+              private readonly context: BaseAudioContext, run: number) {
+    this.run = run;
+    neverDisposed.register(this, "a LegatoNode", this.token);
+  }
+
+  /** [main thread] Disconnects the node; its C++ memory is freed once the context has closed
+   *  (until then the audio thread may still be inside its last quantum). Idempotent. */
+  dispose(): void {
+    if (this.run === 0) return;
+    this.node.disconnect();
+    const run = this.run;
+    this.run = 0;
+    neverDisposed.unregister(this.token);
+    if (this.context.state === "closed") {
+      this.m._legato_node_destroy(run);
+      return;
+    }
+    // "statechange" can report "closed" more than once: free exactly once.
+    const onChange = () => {
+      if (this.context.state !== "closed") return;
+      this.context.removeEventListener("statechange", onChange);
+      this.m._legato_node_destroy(run);
+    };
+    this.context.addEventListener("statechange", onChange);
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // Runs in headless Chromium (test/run.mjs serves it cross-origin isolated): the core built to
 // WebAssembly, its worker pool as pthreads on one shared memory, driven through the package.
 import { Legato } from "../dist/index.js";
+import { nodeTests } from "./node.test.mjs";
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -120,6 +121,8 @@ try {
   console.log(`worklet: ${frames} frames, latency ${handler.latency}, ${handler.lateInferences} late, ` +
               `${substituted} substituted, ${mismatches} differing`);
   await context.suspend();
+
+  await nodeTests(check);
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);
 }
