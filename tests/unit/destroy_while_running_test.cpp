@@ -51,6 +51,10 @@ void destroy_while_running(bool private_context) {
         }();
         HostConfig host;
         host.max_block_size = hop;
+        // A generous latency: the hops are submitted back to back, and with the default one a
+        // worker that wakes late finds every request past its deadline and expires them all
+        // (then none starts, and there is nothing running to destroy).
+        host.latency_override = 64 * hop;
         handler->prepare(host);  // real time: process() does not wait
         streaming = true;
         const Signal input = make_signal(1, 6 * hop, 3);

@@ -438,7 +438,13 @@ void refine_by_streaming(const std::filesystem::path& file, Json& config, Starte
     }
     StreamCheckOptions options;
     options.max_probe_past = 4096;
-    const StreamReport report = check_stream(parsed, options);
+    StreamReport report;
+    try {
+        report = check_stream(parsed, options);
+    } catch (const Error& e) {  // an engine failing mid-check: the guesses stand, unchecked
+        starter.remarks.push_back("streaming it failed: " + std::string(e.what()));
+        return;
+    }
     if (!report.fatal.empty()) {
         starter.remarks.push_back("streaming it failed: " + report.fatal);
         return;
