@@ -140,6 +140,18 @@ TEST_P(StatefulLateHops, EveryDeliveredHopHasTheExactState) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const Statistics stats = handler.statistics();
     const std::size_t latency = handler.latency();
+    // The premise: apart from the injected stalls the engine has time to spare, so it catches
+    // up within the request slots. In a sanitizer build LibTorch's LSTM may not (ASan: about
+    // as slow as the hop); then hops are dropped for lack of slots, by design, which is not
+    // what this test is about.
+    const double hop_ms = 1000.0 * hop / 48000.0;
+    const double runs = static_cast<double>(std::max<std::uint64_t>(stats.inferences_completed, 1));
+    const double stalls_ms = static_cast<double>((plan.first_stall + plan.second_stall).count());
+    const double own_ms = (stats.mean_inference_ms * runs - stalls_ms) / runs;
+    if (stats.dropped_inferences > 0 && own_ms > 0.75 * hop_ms)
+        GTEST_SKIP() << c.engine << " takes " << own_ms << " ms per " << hop_ms
+                     << " ms hop in this build (stalls excluded): it cannot catch up after a "
+                        "stall, so hops were dropped and the test's premise fails";
 
     // The stalls are far past the latency: both made at least one hop late.
     ASSERT_LT(static_cast<double>(latency) / 48.0, 15.0);
