@@ -2,7 +2,7 @@
 // models (models/traps/, made by make_traps.py): each hides a streaming trap that the shapes
 // alone do not show, and the tool must name it, say how it shows, and print the config that
 // fixes it. Engines not in the build are skipped, saying so. Checks use a 6000-sample signal
-// (`--samples`; the default is 12000): every trap shows in it, at half the cost under ASan.
+// (`--samples`; the default is 12000): every trap shows in it.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
