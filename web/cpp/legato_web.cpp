@@ -48,15 +48,21 @@ EMSCRIPTEN_KEEPALIVE WebHandler* legato_handler_create(const char* json) {
 }
 
 /// [setup thread] Prepares for `sample_rate` and blocks of up to `max_block` frames; offline
-/// rendering waits for every result. Returns 0, or -1 (legato_last_error()).
+/// rendering waits for every result. A `min_latency` above the computed latency is used instead
+/// (HostConfig::latency_override: room for the browser's render bursts). Returns 0, or -1
+/// (legato_last_error()).
 EMSCRIPTEN_KEEPALIVE int legato_handler_prepare(WebHandler* web, double sample_rate, int max_block,
-                                                int offline) {
+                                                int offline, int min_latency) {
     try {
         legato::HostConfig host;
         host.sample_rate = sample_rate;
         host.max_block_size = static_cast<std::size_t>(max_block);
         host.offline_rendering = offline != 0;
         web->handler->prepare(host);
+        if (web->handler->latency() < static_cast<std::size_t>(min_latency)) {
+            host.latency_override = static_cast<std::size_t>(min_latency);
+            web->handler->prepare(host);
+        }
         last_error.clear();
         return 0;
     } catch (const std::exception& e) {
@@ -79,35 +85,9 @@ EMSCRIPTEN_KEEPALIVE void legato_handler_process(WebHandler* web, const float* i
     web->handler->process(in, 1, out, 1, static_cast<std::size_t>(frames));
 }
 
-/// [setup thread] Prepares like legato_handler_prepare with a latency of at least `latency`
-/// samples (HostConfig::latency_override: room for the browser's render bursts).
-EMSCRIPTEN_KEEPALIVE int legato_handler_prepare_with_latency(WebHandler* web, double sample_rate,
-                                                             int max_block, int latency) {
-    try {
-        legato::HostConfig host;
-        host.sample_rate = sample_rate;
-        host.max_block_size = static_cast<std::size_t>(max_block);
-        web->handler->prepare(host);
-        if (web->handler->latency() < static_cast<std::size_t>(latency)) {
-            host.latency_override = static_cast<std::size_t>(latency);
-            web->handler->prepare(host);
-        }
-        last_error.clear();
-        return 0;
-    } catch (const std::exception& e) {
-        last_error = e.what();
-        return -1;
-    }
-}
-
 /// [any thread] The legato::InferenceHandler inside (for the worklet).
 EMSCRIPTEN_KEEPALIVE legato::InferenceHandler* legato_handler_native(WebHandler* web) {
     return web->handler.get();
-}
-
-/// [setup thread] Substituted frames so far.
-EMSCRIPTEN_KEEPALIVE double legato_handler_substituted(const WebHandler* web) {
-    return static_cast<double>(web->handler->statistics().substituted_frames);
 }
 
 /// [any thread] Requests a reset: the audio thread applies it at its next process() call
@@ -137,11 +117,6 @@ EMSCRIPTEN_KEEPALIVE void legato_handler_statistics(const WebHandler* web, doubl
                              s.mean_inference_ms,
                              s.max_inference_time_ms};
     std::memcpy(out, values, sizeof values);
-}
-
-/// [setup thread] Late inferences so far.
-EMSCRIPTEN_KEEPALIVE double legato_handler_late(const WebHandler* web) {
-    return static_cast<double>(web->handler->statistics().late_inferences);
 }
 
 /// [any thread] Bytes of the module's heap in use (for leak checks).

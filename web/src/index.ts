@@ -13,14 +13,12 @@ interface LegatoModule {
   _free(pointer: number): void;
   _legato_last_error(): number;
   _legato_handler_create(json: number): number;
-  _legato_handler_prepare(handler: number, sampleRate: number, maxBlock: number, offline: number): number;
+  _legato_handler_prepare(handler: number, sampleRate: number, maxBlock: number, offline: number,
+                          minLatency: number): number;
   _legato_handler_latency(handler: number): number;
   _legato_handler_process(handler: number, input: number, output: number, frames: number): void;
-  _legato_handler_late(handler: number): number;
   _legato_handler_destroy(handler: number): void;
   _legato_heap_in_use(): number;
-  _legato_handler_prepare_with_latency(handler: number, sampleRate: number, maxBlock: number, latency: number): number;
-  _legato_handler_substituted(handler: number): number;
   _legato_handler_native(handler: number): number;
   _legato_handler_reset(handler: number): void;
   _legato_handler_statistics(handler: number, out: number): void;
@@ -148,10 +146,9 @@ export class InferenceHandler {
   prepare(sampleRate: number, maxBlock: number,
           options: { offline?: boolean; latency?: number } = {}): void {
     const m = this.m;
-    const status = options.latency !== undefined
-      ? m._legato_handler_prepare_with_latency(this.live(), sampleRate, maxBlock, options.latency)
-      : m._legato_handler_prepare(this.live(), sampleRate, maxBlock, options.offline ? 1 : 0);
-    if (status !== 0) throw new Error(m.UTF8ToString(m._legato_last_error()));
+    if (m._legato_handler_prepare(this.live(), sampleRate, maxBlock, options.offline ? 1 : 0,
+                                  options.latency ?? 0) !== 0)
+      throw new Error(m.UTF8ToString(m._legato_last_error()));
     if (maxBlock > this.capacity) {
       if (this.buffers !== 0) m._free(this.buffers);
       this.buffers = m._malloc(2 * maxBlock * 4);
@@ -187,7 +184,7 @@ export class InferenceHandler {
 
   /** [any thread] Frames the late policy replaced so far. */
   get substitutedFrames(): number {
-    return this.m._legato_handler_substituted(this.live());
+    return this.statistics().substitutedFrames;
   }
 
   /** @internal The C++ InferenceHandler's address (for worklet code in the same module). */
@@ -197,7 +194,7 @@ export class InferenceHandler {
 
   /** [any thread] Late inferences so far. */
   get lateInferences(): number {
-    return this.m._legato_handler_late(this.live());
+    return this.statistics().lateInferences;
   }
 
   /** [audio thread] Processes one mono block (at most the prepared block size). */
