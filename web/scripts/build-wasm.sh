@@ -10,6 +10,7 @@ DEPS="${LEGATO_DEPS_ROOT:-/opt/legato-deps}"
 # shellcheck disable=SC1091
 source "$DEPS/emscripten/env.sh"
 BUILD="$ROOT/build/web"
+mkdir -p "$BUILD"  # a fresh clone has no build/ yet (the configure log goes beside it)
 FLAGS="-pthread -matomics -mbulk-memory -msimd128 -fexceptions -Wno-function-effects -Wno-shorten-64-to-32"
 emcmake cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -Wno-dev \
     -DLEGATO_BUILD_TESTS=OFF -DLEGATO_BUILD_EXAMPLES=OFF -DLEGATO_BUILD_INTEGRATIONS=OFF \
