@@ -5,20 +5,72 @@
 #include <emscripten/emscripten.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstring>
+#include <span>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "js_bridge.hpp"
 #include "legato/legato.hpp"
 
 namespace {
 
 thread_local std::string last_error;  // per calling thread (main thread for setup)
 
+struct WebContext {
+    std::shared_ptr<legato::Context> context;
+};
+
 struct WebHandler {
     legato::ModelConfig config;
     std::unique_ptr<legato::InferenceHandler> handler;
 };
+
+// The config as the package passes it: docs/config.md, where the package has turned each
+// JavaScript engine (and ONNX Runtime Web) into {"engine": "js", "name": ..., "js_engine": id}
+// and a JavaScript pre/post-processor into a top-level "js_processor": id. Those are parsed here;
+// the rest by the native reader, so its messages are the native ones. Each JS engine entry
+// stands in place as a bypass while the native reader parses (its index, and its per-engine
+// tensor overrides, stay where they were), then gets its JS backend.
+legato::ModelConfig parse_web_config(const char* text) {
+    nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+    if (json.is_discarded() || !json.is_object())
+        return legato::parse_model_config(text, "/", false, "config");  // the native message
+    std::vector<std::pair<std::size_t, std::shared_ptr<legato::Backend>>> js;
+    if (auto engines = json.find("engines"); engines != json.end() && engines->is_array()) {
+        for (std::size_t e = 0; e < engines->size(); ++e) {
+            nlohmann::json& entry = (*engines)[e];
+            if (!entry.is_object() || entry.value("engine", "") != "js")
+                continue;
+            const std::string where = "config: engines[" + std::to_string(e) + "]";
+            if (!entry.contains("js_engine") || !entry["js_engine"].is_number_integer())
+                throw legato::ConfigError(where + ".js_engine: is required (set by the package)");
+            js.emplace_back(e, legato::web::make_js_backend(entry.value("name", "js"),
+                                                            entry["js_engine"].get<int>()));
+            entry.erase("js_engine");
+            entry.erase("name");
+            entry["engine"] = "bypass";
+        }
+    }
+    int processor = -1;
+    if (auto found = json.find("js_processor"); found != json.end()) {
+        if (!found->is_number_integer())
+            throw legato::ConfigError("config: js_processor: must be an integer (set by the package)");
+        processor = found->get<int>();
+        json.erase(found);
+    }
+    legato::ModelConfig config = legato::parse_model_config(json.dump(), "/", false, "config");
+    for (auto& [index, backend] : js)
+        config.inference.engines[index].backend = std::move(backend);
+    if (processor >= 0)
+        config.inference.pre_post_processor = legato::web::make_js_processor(
+            processor, config.inference.inputs, config.inference.outputs);
+    return config;
+}
 
 }  // namespace
 
@@ -29,22 +81,47 @@ EMSCRIPTEN_KEEPALIVE const char* legato_last_error() {
     return last_error.c_str();
 }
 
-/// [setup thread] A handler for the JSON config `json` (docs/config.md); null on error
-/// (legato_last_error() names the field). Model paths are not readable here: engines that need
-/// no file (bypass) only, for now.
-EMSCRIPTEN_KEEPALIVE WebHandler* legato_handler_create(const char* json) {
+/// [setup thread] A handler for the JSON config `json` (docs/config.md, with the package's
+/// JavaScript engine entries: parse_web_config); null on error (legato_last_error() names the
+/// field). Model files are not readable here: engines that need none (bypass, JavaScript).
+/// `context` is a legato_context_create() result, or null for the process-wide Context made
+/// from the config's "context" section.
+EMSCRIPTEN_KEEPALIVE WebHandler* legato_handler_create(const char* json, WebContext* context) {
     try {
         auto web = std::make_unique<WebHandler>();
-        web->config = legato::parse_model_config(json, "/", false, "config");
-        // The config's "context" (worker_threads: at most the module's PTHREAD_POOL_SIZE).
+        web->config = parse_web_config(json);
+        // worker_threads: at most the module's PTHREAD_POOL_SIZE (see legato_context_create).
         web->handler = std::make_unique<legato::InferenceHandler>(
-            web->config.inference, legato::Context::shared(web->config.context));
+            web->config.inference,
+            context ? context->context : legato::Context::shared(web->config.context));
         last_error.clear();
         return web.release();
     } catch (const std::exception& e) {
         last_error = e.what();
         return nullptr;
     }
+}
+
+/// [setup thread] A Context (worker pool) with `workers` inference threads, 1..4 (the module
+/// starts 4 pthreads up front: a pool thread cannot be started while the main thread blocks).
+/// Null on error (legato_last_error()). Handlers keep it alive until they are destroyed.
+EMSCRIPTEN_KEEPALIVE WebContext* legato_context_create(int workers) {
+    try {
+        if (workers < 1 || workers > 4)
+            throw legato::ConfigError("Context: workers must be between 1 and 4 on the web, got " +
+                                      std::to_string(workers));
+        legato::ContextConfig config;
+        config.worker_threads = static_cast<std::size_t>(workers);
+        return new WebContext{legato::Context::create(config)};
+    } catch (const std::exception& e) {
+        last_error = e.what();
+        return nullptr;
+    }
+}
+
+/// [setup thread] Releases the Context (its threads stop once its last handler is destroyed).
+EMSCRIPTEN_KEEPALIVE void legato_context_destroy(WebContext* context) {
+    delete context;
 }
 
 /// [setup thread] Prepares for `sample_rate` and blocks of up to `max_block` frames; offline
@@ -85,6 +162,24 @@ EMSCRIPTEN_KEEPALIVE void legato_handler_process(WebHandler* web, const float* i
     web->handler->process(in, 1, out, 1, static_cast<std::size_t>(frames));
 }
 
+/// [audio thread] Processes `frames` frames of `in_channels` planar channels (channel c at
+/// `input + c * stride` floats) into `out_channels` planar channels at `output`.
+EMSCRIPTEN_KEEPALIVE void legato_handler_process_planar(WebHandler* web, const float* input,
+                                                        int in_channels, float* output,
+                                                        int out_channels, int stride, int frames) {
+    constexpr int most = 32;
+    const float* in[most];
+    float* out[most];
+    in_channels = std::min(in_channels, most);
+    out_channels = std::min(out_channels, most);
+    for (int c = 0; c < in_channels; ++c)
+        in[c] = input + static_cast<std::ptrdiff_t>(c) * stride;
+    for (int c = 0; c < out_channels; ++c)
+        out[c] = output + static_cast<std::ptrdiff_t>(c) * stride;
+    web->handler->process(in, static_cast<std::size_t>(in_channels), out,
+                          static_cast<std::size_t>(out_channels), static_cast<std::size_t>(frames));
+}
+
 /// [any thread] The legato::InferenceHandler inside (for the worklet).
 EMSCRIPTEN_KEEPALIVE legato::InferenceHandler* legato_handler_native(WebHandler* web) {
     return web->handler.get();
@@ -122,6 +217,58 @@ EMSCRIPTEN_KEEPALIVE void legato_handler_statistics(const WebHandler* web, doubl
 /// [any thread] Bytes of the module's heap in use (for leak checks).
 EMSCRIPTEN_KEEPALIVE double legato_heap_in_use() {
     return static_cast<double>(mallinfo().uordblks);
+}
+
+/// [any thread] Selects engine `index` of the config's engines (applied at the next inference
+/// boundary, as natively). Returns 0, or -1 for an index out of range.
+EMSCRIPTEN_KEEPALIVE int legato_handler_set_engine(WebHandler* web, int index) {
+    return web->handler->set_engine(static_cast<std::size_t>(index)) ? 0 : -1;
+}
+
+/// [any thread] The active engine's index.
+EMSCRIPTEN_KEEPALIVE int legato_handler_engine(const WebHandler* web) {
+    return static_cast<int>(web->handler->engine());
+}
+
+/// [setup thread] Number of engines in the config.
+EMSCRIPTEN_KEEPALIVE int legato_handler_engine_count(const WebHandler* web) {
+    return static_cast<int>(web->config.inference.engines.size());
+}
+
+/// [any thread] Sets parameter input `name` (a non-streamed tensor) to `count` values at
+/// `values`; the next inference submitted sees them. Returns 0, or -1 if no such parameter.
+EMSCRIPTEN_KEEPALIVE int legato_handler_set_parameter(WebHandler* web, const char* name,
+                                                     const float* values, int count) {
+    return web->handler->set_parameter(name, std::span<const float>(values, count)) ? 0 : -1;
+}
+
+/// [any thread] Switches between offline rendering (process() waits for every result) and
+/// real time.
+EMSCRIPTEN_KEEPALIVE void legato_handler_set_offline(WebHandler* web, int offline) {
+    web->handler->set_offline_rendering(offline != 0);
+}
+
+/// [any thread] Audio input and output channel counts (of the streamed tensors), packed as
+/// inputs * 256 + outputs.
+EMSCRIPTEN_KEEPALIVE int legato_handler_channels(const WebHandler* web) {
+    return static_cast<int>(web->handler->input_channels() * 256 +
+                            web->handler->output_channels());
+}
+
+/// [setup thread] Registers a JavaScript inference worker's mailbox (the package allocates it,
+/// 64-byte aligned, sizeof(Mailbox) bytes). Returns its index, or -1 (legato_last_error()).
+EMSCRIPTEN_KEEPALIVE int legato_js_register_worker(void* box) {
+    try {
+        return legato::web::register_worker(static_cast<legato::web::mailbox::Mailbox*>(box));
+    } catch (const std::exception& e) {
+        last_error = e.what();
+        return -1;
+    }
+}
+
+/// [any thread] sizeof(Mailbox): the package checks its layout against this.
+EMSCRIPTEN_KEEPALIVE int legato_js_mailbox_bytes() {
+    return static_cast<int>(sizeof(legato::web::mailbox::Mailbox));
 }
 
 /// [setup thread] Destroys the handler (never while its process() runs).

@@ -9,6 +9,9 @@ ROOT=$(cd .. && pwd)
 DEPS="${LEGATO_DEPS_ROOT:-/opt/legato-deps}"
 # shellcheck disable=SC1091
 source "$DEPS/emscripten/env.sh"
+# This checkout's binaryen (npm), not whichever checkout last ran setup.sh: the toolchain under
+# $DEPS is shared by every clone on the machine (emscripten reads EM_<setting> overrides).
+export EM_BINARYEN_ROOT="$WEB/node_modules/binaryen"
 BUILD="$ROOT/build/web"
 mkdir -p "$BUILD"  # a fresh clone has no build/ yet (the configure log goes beside it)
 FLAGS="-pthread -matomics -mbulk-memory -msimd128 -fexceptions -Wno-function-effects -Wno-shorten-64-to-32"
@@ -22,11 +25,11 @@ cmake --build "$BUILD" --target legato_static -j"$(nproc)"
 mkdir -p dist src
 # Memory: sized for the app, not fixed at hundreds of MiB (docs/web.md); the worker pool's
 # threads come from a pool created at start-up (PTHREAD_POOL_SIZE >= worker_threads).
-em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/legato_worklet.cpp cpp/legato_node.cpp \
+em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/js_bridge.cpp cpp/legato_worklet.cpp cpp/legato_node.cpp -I"$BUILD/nlohmann-json-include" \
     "$BUILD/src/liblegato.a" -o src/legato.mjs \
     -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createLegatoModule \
-    -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS -sPTHREAD_POOL_SIZE=2 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
-    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPF64,UTF8ToString,stringToNewUTF8,emscriptenRegisterAudioObject,emscriptenGetAudioObject
+    -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS -sPTHREAD_POOL_SIZE=4 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
+    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPF64,HEAP32,HEAPU8,UTF8ToString,stringToNewUTF8,emscriptenRegisterAudioObject,emscriptenGetAudioObject
 echo "built $(du -h src/legato.wasm | cut -f1) src/legato.wasm"
 # Emscripten 3.1.69 loads the audio worklet's bootstrap script relative to the *page*
 # (addModule("legato.aw.js")): resolve it next to the module instead, wherever the page is.

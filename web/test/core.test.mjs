@@ -2,6 +2,7 @@
 // WebAssembly, its worker pool as pthreads on one shared memory, driven through the package.
 import { Legato } from "../dist/index.js";
 import { nodeTests } from "./node.test.mjs";
+import { engineTests } from "./engines.test.mjs";
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -23,7 +24,7 @@ try {
 
   // The same validation messages as native, as an Error naming the field.
   try {
-    legato.createHandler({ ...bypass(64), inputs: [{ name: "in", shape: [1, 1, -1], hop: 0 }] });
+    await legato.createHandler({ ...bypass(64), inputs: [{ name: "in", shape: [1, 1, -1], hop: 0 }] });
     check("invalid config is refused", false, "no error");
   } catch (e) {
     check("invalid config is refused naming the field", /inputs\[0\]\.hop/.test(e.message), e.message);
@@ -31,7 +32,7 @@ try {
 
   // Exactness: bypass output == input delayed by exactly latency(), every host block size.
   for (const [hop, block] of [[64, 128], [128, 37], [256, 256]]) {
-    const handler = legato.createHandler(bypass(hop));
+    const handler = await legato.createHandler(bypass(hop));
     handler.prepare(48000, block, { offline: true });
     const latency = handler.latency;
     const frames = 48000;
@@ -58,7 +59,7 @@ try {
 
   // reset(): the pre-roll restarts, and the output is again exact from there; statistics count.
   {
-    const handler = legato.createHandler(bypass(64));
+    const handler = await legato.createHandler(bypass(64));
     handler.prepare(48000, 64, { offline: true });
     const latency = handler.latency;
     const block = new Float32Array(64).fill(0.25);
@@ -84,14 +85,14 @@ try {
 
   // 200 create/prepare/dispose cycles leave the heap where it was (after a first cycle, which
   // creates the shared Context's worker pool).
-  const cycle = () => {
-    const handler = legato.createHandler(bypass(128));
+  const cycle = async () => {
+    const handler = await legato.createHandler(bypass(128));
     handler.prepare(48000, 128, { offline: true });
     handler.dispose();
   };
-  cycle();
+  await cycle();
   const before = legato.heapInUse();
-  for (let k = 0; k < 200; ++k) cycle();
+  for (let k = 0; k < 200; ++k) await cycle();
   const growth = legato.heapInUse() - before;
   check("200 create/prepare/dispose cycles leave the heap at its baseline", growth <= 4096,
         `${growth} bytes more in use`);
@@ -100,7 +101,7 @@ try {
   // its output against its input delayed by latency(); a wait on the worklet thread would trap.
   const context = new AudioContext({ sampleRate: 48000 });
   const m = legato.module;
-  const handler = legato.createHandler(bypass(128));
+  const handler = await legato.createHandler(bypass(128));
   handler.prepare(48000, 128, { latency: 1024 });
   const contextHandle = m.emscriptenRegisterAudioObject(context);
   m._legato_worklet_self_check(contextHandle, handler.nativeHandle);
@@ -122,6 +123,7 @@ try {
               `${substituted} substituted, ${mismatches} differing`);
   await context.suspend();
 
+  await engineTests(legato, check);
   await nodeTests(check);
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);

@@ -6,7 +6,7 @@ import { Legato } from "../dist/index.js";
 export async function nodeTests(check) {
   const legato = await Legato.load();
   const context = new AudioContext({ sampleRate: 48000 });
-  const handler = legato.createHandler({
+  const handler = await legato.createHandler({
     name: "bypass", engines: [{ engine: "bypass" }],
     inputs: [{ name: "in", shape: [1, 1, -1], hop: 128 }],
     outputs: [{ name: "out", shape: [1, 1, -1], hop: 128 }],

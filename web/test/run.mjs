@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+// /repo/models/ is the repository's own test models (models/).
+const repoModels = fileURLToPath(new URL("../../models/", import.meta.url));
 const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript",
                 ".wasm": "application/wasm", ".json": "application/json" };
 // Everything under /plain/ is the same files served without the isolation headers.
@@ -15,8 +17,10 @@ const server = createServer(async (request, response) => {
   let pathname = decodeURIComponent(new URL(request.url, "http://x").pathname);
   const isolated = !pathname.startsWith("/plain/");
   if (!isolated) pathname = pathname.slice("/plain".length);
-  const path = normalize(join(root, pathname));
-  if (!path.startsWith(root)) { response.writeHead(403).end(); return; }
+  const [base, rest] = pathname.startsWith("/repo/models/")
+    ? [repoModels, pathname.slice("/repo/models/".length)] : [root, pathname];
+  const path = normalize(join(base, rest));
+  if (!path.startsWith(base)) { response.writeHead(403).end(); return; }
   try {
     const body = await readFile(path);
     const headers = { "Content-Type": types[extname(path)] ?? "application/octet-stream" };

@@ -1,0 +1,247 @@
+#include "js_bridge.hpp"
+
+#include <emscripten/threading.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+
+#include "legato/error.hpp"
+
+namespace legato::web {
+
+namespace {
+
+using mailbox::Mailbox;
+using mailbox::View;
+
+constexpr std::size_t max_workers = 16;
+std::atomic<Mailbox*> workers[max_workers];
+std::atomic<int> workers_registered{0};
+std::atomic<int> next_worker{0};
+std::atomic<int> next_instance{1};
+// Pre- and post-processing of one inference run on one pool thread, one after the other: post
+// goes to the JS worker pre used, so a processor may carry values from one to the other.
+thread_local int last_pre_worker = 0;
+
+Mailbox& worker(int index) {
+    const int count = workers_registered.load(std::memory_order_acquire);
+    if (count == 0)
+        throw Error("JavaScript engines need the package's inference workers: none are running");
+    return *workers[static_cast<std::size_t>(index % count)].load(std::memory_order_acquire);
+}
+
+// [pool thread or setup thread] Takes the mailbox for one call; another C++ thread may be using
+// it (two instances on one JS worker), then this waits its turn. On the main thread emscripten
+// turns the futex wait into a spin (the browser forbids blocking there).
+void claim(Mailbox& box) {
+    auto& state = box.state;
+    while (true) {
+        std::int32_t expected = mailbox::free;
+        if (state.compare_exchange_strong(expected, mailbox::claimed, std::memory_order_acquire))
+            return;
+        emscripten_futex_wait(&box.state, static_cast<std::uint32_t>(expected), 1.0);
+    }
+}
+
+// Posts the filled-in call, waits for the JS worker's answer and gives the mailbox back.
+// Returns the JS error text ("" = success).
+std::string call(Mailbox& box) {
+    auto& state = box.state;
+    state.store(mailbox::posted, std::memory_order_release);
+    emscripten_futex_wake(&box.state, INT32_MAX);  // the JS worker's Atomics.waitAsync
+    std::int32_t now = mailbox::posted;
+    while ((now = state.load(std::memory_order_acquire)) == mailbox::posted)
+        emscripten_futex_wait(&box.state, mailbox::posted, 100.0);
+    std::string error;
+    if (now == mailbox::failed)
+        error.assign(box.error, strnlen(box.error, mailbox::error_bytes));
+    state.store(mailbox::free, std::memory_order_release);
+    emscripten_futex_wake(&box.state, INT32_MAX);  // another claimant
+    return error.empty() && now == mailbox::failed ? "failed without a message" : error;
+}
+
+View view_of(const float* data, std::size_t length, std::span<const std::int64_t> shape,
+             int tag0, int tag1) {
+    View v{};
+    v.data = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(data));
+    v.length = static_cast<std::uint32_t>(length);
+    v.rank = static_cast<std::uint32_t>(std::min<std::size_t>(shape.size(), 4));
+    // Shapes of more than 4 dimensions keep their last 4 (leading batch dimensions are 1).
+    const std::size_t skip = shape.size() - v.rank;
+    for (std::uint32_t d = 0; d < v.rank; ++d)
+        v.shape[d] = static_cast<std::int32_t>(shape[skip + d]);
+    v.tag0 = tag0;
+    v.tag1 = tag1;
+    return v;
+}
+
+int list_tensors(View* out, std::span<const TensorView> tensors) {
+    if (tensors.size() > mailbox::max_views)
+        throw Error("JavaScript engines take at most 32 input and 32 output tensors");
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        out[i] = view_of(tensors[i].data.data(), tensors[i].data.size(), tensors[i].shape(),
+                         static_cast<int>(i), 0);
+    return static_cast<int>(tensors.size());
+}
+
+class JsInstance final : public ModelInstance {
+public:
+    JsInstance(int engine, const InstanceSetup& setup)
+        : box_(worker(next_worker.fetch_add(1))),
+          engine_(engine),
+          key_(next_instance.fetch_add(1)) {
+        claim(box_);
+        box_.op = mailbox::op_create;
+        box_.engine = engine_;
+        box_.instance = key_;
+        box_.flags = setup.stateful ? 1 : 0;
+        box_.instance_index = static_cast<std::int32_t>(setup.instance_index);
+        box_.count_a = list_tensors(box_.a, setup.inputs);
+        box_.count_b = list_tensors(box_.b, setup.outputs);
+        if (std::string error = call(box_); !error.empty())
+            throw Error("JavaScript engine: " + error);
+    }
+
+    ~JsInstance() override {
+        claim(box_);
+        box_.op = mailbox::op_destroy;
+        box_.engine = engine_;
+        box_.instance = key_;
+        call(box_);  // nothing to do about a failing dispose() but forget the instance
+    }
+
+    void run() override { simple(mailbox::op_run); }
+    void reset_state() override { simple(mailbox::op_reset); }
+
+private:
+    void simple(int op) {
+        claim(box_);
+        box_.op = op;
+        box_.engine = engine_;
+        box_.instance = key_;
+        if (std::string error = call(box_); !error.empty())
+            throw std::runtime_error(error);
+    }
+
+    Mailbox& box_;
+    int engine_;
+    int key_;
+};
+
+class JsBackend final : public Backend {
+public:
+    JsBackend(std::string name, int engine) : name_(std::move(name)), engine_(engine) {}
+    std::string name() const override { return name_; }
+    std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) override {
+        return std::make_unique<JsInstance>(engine_, setup);
+    }
+
+private:
+    std::string name_;
+    int engine_;
+};
+
+class JsProcessor final : public PrePostProcessor {
+public:
+    JsProcessor(int id, const std::vector<TensorSpec>& inputs,
+                const std::vector<TensorSpec>& outputs)
+        : id_(id), inputs_(inputs), outputs_(outputs) {}
+
+    void pre_process(const InputWindows& windows, std::span<const TensorView> tensors) override {
+        last_pre_worker = static_cast<int>(windows.instance());
+        Mailbox& box = worker(last_pre_worker);
+        claim(box);
+        int count = 0;
+        for (std::size_t i = 0; i < inputs_.size(); ++i) {
+            const TensorSpec& spec = inputs_[i];
+            if (spec.role == TensorRole::audio) {
+                for (std::size_t c = 0; c < spec.channels; ++c)
+                    count = add(box.a, count, windows.samples(i, c), static_cast<int>(i),
+                                static_cast<int>(c));
+            } else if (spec.role == TensorRole::parameter) {
+                count = add(box.a, count, windows.parameter(i), static_cast<int>(i), -1);
+            }
+        }
+        box.count_a = count;
+        box.count_b = list_tensors(box.b, tensors);
+        box.hop_index = static_cast<double>(windows.hop_index());
+        box.instance_index = static_cast<std::int32_t>(windows.instance());
+        finish(box, mailbox::op_pre);
+    }
+
+    void post_process(std::span<const TensorView> tensors, const OutputHops& hops) override {
+        Mailbox& box = worker(last_pre_worker);
+        claim(box);
+        box.count_a = list_tensors(box.a, tensors);
+        int count = 0;
+        for (std::size_t o = 0; o < outputs_.size(); ++o) {
+            const TensorSpec& spec = outputs_[o];
+            if (spec.role == TensorRole::audio) {
+                for (std::size_t c = 0; c < spec.channels; ++c)
+                    count = add(box.b, count, hops.samples(o, c), static_cast<int>(o),
+                                static_cast<int>(c));
+            } else if (spec.role == TensorRole::parameter) {
+                count = add(box.b, count, hops.values(o), static_cast<int>(o), -1);
+            }
+        }
+        box.count_b = count;
+        finish(box, mailbox::op_post);
+    }
+
+private:
+    static int add(View* list, int count, std::span<const float> samples, int tag0, int tag1) {
+        if (count >= static_cast<int>(mailbox::max_views))
+            throw Error("JavaScript pre/post-processing takes at most 32 channels in all");
+        const std::int64_t length = static_cast<std::int64_t>(samples.size());
+        list[count] = view_of(samples.data(), samples.size(), std::span(&length, 1), tag0, tag1);
+        return count + 1;
+    }
+
+    void finish(Mailbox& box, int op) const {
+        box.op = op;
+        box.engine = id_;
+        box.instance = 0;
+        if (std::string error = call(box); !error.empty())
+            throw std::runtime_error("JavaScript processor: " + error);
+    }
+
+    int id_;
+    std::vector<TensorSpec> inputs_;
+    std::vector<TensorSpec> outputs_;
+};
+
+}  // namespace
+
+int register_worker(Mailbox* box) {
+    const int index = workers_registered.load();
+    if (index >= static_cast<int>(max_workers))
+        throw Error("at most 16 JavaScript inference workers");
+    box->state.store(mailbox::free);
+    workers[index].store(box, std::memory_order_release);
+    workers_registered.store(index + 1, std::memory_order_release);
+    return index;
+}
+
+void clear_workers() {
+    workers_registered.store(0, std::memory_order_release);
+}
+
+int worker_count() {
+    return workers_registered.load(std::memory_order_acquire);
+}
+
+std::shared_ptr<Backend> make_js_backend(std::string name, int engine_id) {
+    return std::make_shared<JsBackend>(std::move(name), engine_id);
+}
+
+std::shared_ptr<PrePostProcessor> make_js_processor(int processor_id,
+                                                    const std::vector<TensorSpec>& inputs,
+                                                    const std::vector<TensorSpec>& outputs) {
+    return std::make_shared<JsProcessor>(processor_id, inputs, outputs);
+}
+
+}  // namespace legato::web

@@ -1,0 +1,35 @@
+// Helpers for the web tests.
+
+/** Runs `input` through `handler` in blocks of `block` from the main thread (offline). */
+export function offlineRun(handler, input, block) {
+  const output = new Float32Array(input.length);
+  for (let at = 0; at < input.length; at += block) {
+    const count = Math.min(block, input.length - at);
+    handler.process(input.subarray(at, at + count), output.subarray(at, at + count));
+  }
+  return output;
+}
+
+/** Deterministic noise in [-0.4, 0.4). */
+export function noise(length, seed) {
+  const data = new Float32Array(length);
+  let state = 0x9e3779b9 ^ seed;
+  for (let n = 0; n < length; ++n) {
+    state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+    data[n] = ((state >>> 0) / 4294967296 - 0.5) * 0.8;
+  }
+  return data;
+}
+
+/** A little-endian float32 .npy file: {shape, data}. */
+export async function npy(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const headerLength = bytes[8] | (bytes[9] << 8);
+  const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLength));
+  if (!header.includes("'<f4'")) throw new Error(`${url}: not little-endian float32`);
+  const shape = header.match(/\(([^)]*)\)/)[1].split(",").filter((s) => s.trim()).map(Number);
+  const data = new Float32Array(bytes.slice(10 + headerLength).buffer);
+  return { shape, data };
+}
