@@ -3,6 +3,7 @@
 import { Legato } from "../dist/index.js";
 import { nodeTests } from "./node.test.mjs";
 import { engineTests } from "./engines.test.mjs";
+import { lateTests } from "./late.test.mjs";
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -121,10 +122,12 @@ try {
         `${substituted} of ${frames} frames, ${handler.lateInferences} late inferences`);
   console.log(`worklet: ${frames} frames, latency ${handler.latency}, ${handler.lateInferences} late, ` +
               `${substituted} substituted, ${mismatches} differing`);
-  await context.suspend();
+  await context.close();
+  handler.dispose();  // the worklet stopped with its context
 
   await engineTests(legato, check);
   await nodeTests(check);
+  await lateTests(legato, check);
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);
 }

@@ -2,6 +2,7 @@
 // hop 128) -> a recorder that also taps the source. Every recorded output sample must equal
 // the source delayed by exactly latency() samples, unless the handler counted it substituted.
 import { Legato } from "../dist/index.js";
+import { playThrough } from "./util.mjs";
 
 export async function nodeTests(check) {
   const legato = await Legato.load();
@@ -17,32 +18,7 @@ export async function nodeTests(check) {
   const legatoNode = await legato.createNode(context, handler);
 
   const seconds = 3;
-  const buffer = context.createBuffer(1, seconds * 48000, 48000);
-  const data = buffer.getChannelData(0);
-  let noise = 0x1234567;
-  for (let n = 0; n < data.length; ++n) {
-    noise ^= noise << 13; noise ^= noise >>> 17; noise ^= noise << 5;
-    data[n] = ((noise >>> 0) / 4294967296 - 0.5) * 0.8;
-  }
-  const source = new AudioBufferSourceNode(context, { buffer });
-  await context.audioWorklet.addModule("./recorder.js");
-  const recorder = new AudioWorkletNode(context, "legato-test-recorder", { numberOfInputs: 2, numberOfOutputs: 0 });
-  const blocks = [];
-  recorder.port.onmessage = (event) => blocks.push(event.data);
-  source.connect(recorder, 0, 0);
-  source.connect(legatoNode.node).connect(recorder, 0, 1);
-  legatoNode.node.connect(context.destination);
-  await context.resume();
-  source.start();
-  await new Promise((resolve) => setTimeout(resolve, (seconds + 0.5) * 1000));
-  await context.suspend();
-
-  // Rebuild both signals on the context's frame axis, then compare output[f] with source[f - latency].
-  const first = blocks.length ? blocks[0].frame : 0;
-  const length = blocks.length ? blocks[blocks.length - 1].frame + 128 - first : 0;
-  const source_ = new Float32Array(length);
-  const output = new Float32Array(length);
-  for (const b of blocks) { source_.set(b.source, b.frame - first); output.set(b.output, b.frame - first); }
+  const { source: source_, output, length } = await playThrough(context, legatoNode, seconds);
   let wrong = 0;
   let compared = 0;
   for (let f = latency; f < length; ++f) {
@@ -62,4 +38,5 @@ export async function nodeTests(check) {
               `${stats.substitutedFrames} substituted, ${wrong} differing`);
   legatoNode.dispose();
   await context.close();
+  handler.dispose();
 }

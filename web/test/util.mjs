@@ -33,3 +33,29 @@ export async function npy(url) {
   const data = new Float32Array(bytes.slice(10 + headerLength).buffer);
   return { shape, data };
 }
+
+/** [main thread] Plays `seconds` of noise through `legatoNode` in `context` (a real
+ *  AudioContext) and records, quantum by quantum on the context's frame axis, the source and
+ *  the node's output: {source, output, length}. Suspends the context at the end. */
+export async function playThrough(context, legatoNode, seconds) {
+  const buffer = context.createBuffer(1, seconds * context.sampleRate, context.sampleRate);
+  buffer.copyToChannel(noise(buffer.length, 0x1234567), 0);
+  const source = new AudioBufferSourceNode(context, { buffer });
+  await context.audioWorklet.addModule(new URL("./recorder.js", import.meta.url));
+  const recorder = new AudioWorkletNode(context, "legato-test-recorder", { numberOfInputs: 2, numberOfOutputs: 0 });
+  const blocks = [];
+  recorder.port.onmessage = (event) => blocks.push(event.data);
+  source.connect(recorder, 0, 0);
+  source.connect(legatoNode.node).connect(recorder, 0, 1);
+  legatoNode.node.connect(context.destination);
+  await context.resume();
+  source.start();
+  await new Promise((resolve) => setTimeout(resolve, (seconds + 0.5) * 1000));
+  await context.suspend();
+  const first = blocks.length ? blocks[0].frame : 0;
+  const length = blocks.length ? blocks[blocks.length - 1].frame + 128 - first : 0;
+  const sourceData = new Float32Array(length);
+  const output = new Float32Array(length);
+  for (const b of blocks) { sourceData.set(b.source, b.frame - first); output.set(b.output, b.frame - first); }
+  return { source: sourceData, output, length };
+}
