@@ -35,6 +35,7 @@ export class InferenceHandler {
 
   /** @internal */
   constructor(private readonly m: LegatoModule, handle: number, readonly engineNames: string[],
+              readonly parameterDefaults: ReadonlyMap<string, number>,
               private readonly onDispose: () => void) {
     this.handle = handle;
     neverDisposed.register(this, "an InferenceHandler", this.token);

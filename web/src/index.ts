@@ -38,7 +38,7 @@ export interface HandlerOptions {
   models?: Record<string, ArrayBuffer | Uint8Array>;
 }
 
-type ConfigObject = Record<string, unknown> & { engines?: unknown; processor?: unknown };
+type ConfigObject = Record<string, unknown> & { engines?: unknown; processor?: unknown; inputs?: unknown };
 
 // One JavaScript inference worker and its message round trips.
 class JsWorker {
@@ -174,7 +174,12 @@ export class Legato {
       m._free(pointer);
       if (handle === 0) throw lastError(m);
       if (names.length !== m._legato_handler_engine_count(handle)) names = [];
-      return new InferenceHandler(m, handle, names, () => this.forget(ids));
+      const inputs = Array.isArray(parsed?.inputs) ? parsed.inputs as Record<string, unknown>[] : [];
+      const parameters = new Map(inputs.filter((t) => t?.role === "parameter").map((t) => {
+        const initial = Array.isArray(t.default) ? t.default[0] : t.default;
+        return [String(t.name), typeof initial === "number" ? initial : 0] as [string, number];
+      }));
+      return new InferenceHandler(m, handle, names, parameters, () => this.forget(ids));
     } catch (e) {
       this.forget(ids);
       throw e;
@@ -262,12 +267,27 @@ export class Legato {
   }
 
   /** [main thread] An AudioWorkletNode that runs `handler` on the browser's audio thread:
-   *  its input, in place, through the handler, to its output (`channels` channels, 1 by
-   *  default; a mono input feeds every channel). The handler must be prepared for blocks of
-   *  128 and outlive the node. The first node on a context starts its worklet thread. */
+   *  its input, in place, through the handler, to its output. Channels: the handler's audio
+   *  input and output channel counts unless given (a mono input feeds every channel).
+   *  `parameters` names parameter inputs (non-streamed, one value each) that the node's
+   *  AudioParams drive: `node.parameter(name)` is the AudioParam (a-rate); each inference sees
+   *  its value at the last sample of the inference's hop; each starts at the config's
+   *  "default". The handler must be prepared for
+   *  blocks of 128, not yet processed (or just reset), and outlive the node. The first node on
+   *  a context starts its worklet thread. */
   async createNode(context: BaseAudioContext, handler: InferenceHandler,
-                   options: { channels?: number } = {}): Promise<LegatoNode> {
+                   options: { channels?: number; inputChannels?: number; outputChannels?: number;
+                              parameters?: string[] } = {}): Promise<LegatoNode> {
     const m = this.module;
+    const parameters = options.parameters ?? [];
+    for (const name of parameters)
+      if (!handler.parameterDefaults.has(name))
+        throw new Error(`legato: createNode: "${name}" is not a parameter input of the handler ` +
+                        `(parameters: ${[...handler.parameterDefaults.keys()].join(", ") || "none"})`);
+    if (parameters.length > 8) throw new Error("legato: createNode: at most 8 AudioParams");
+    const channels = handler.channelCount;
+    const inputChannels = options.inputChannels ?? options.channels ?? channels.inputs;
+    const outputChannels = options.outputChannels ?? options.channels ?? channels.outputs;
     let started = this.audioThreads.get(context);
     if (!started) {
       const contextHandle = m.emscriptenRegisterAudioObject(context);
@@ -284,10 +304,15 @@ export class Legato {
     }
     const contextHandle = await started;
     const runOut = m._malloc(4);
-    const nodeHandle = m._legato_node_create(contextHandle, handler.nativeHandle,
-                                             options.channels ?? 1, runOut);
+    const names = m.stringToNewUTF8(parameters.join("\n"));
+    const nodeHandle = m._legato_node_create(contextHandle, handler.nativeHandle, inputChannels,
+                                             outputChannels, names, runOut);
     const run = m.HEAPU32[runOut >> 2];
     m._free(runOut);
-    return new LegatoNode(m, m.emscriptenGetAudioObject(nodeHandle) as AudioWorkletNode, context, run);
+    m._free(names);
+    const node = m.emscriptenGetAudioObject(nodeHandle) as AudioWorkletNode;
+    const legatoNode = new LegatoNode(m, node, context, run, parameters);
+    for (const name of parameters) legatoNode.parameter(name).value = handler.parameterDefaults.get(name)!;
+    return legatoNode;
   }
 }

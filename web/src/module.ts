@@ -35,7 +35,8 @@ export interface LegatoModule {
   _legato_js_mailbox_bytes(): number;
   _legato_audio_start(context: number): number;
   _legato_audio_state(thread: number): number;
-  _legato_node_create(context: number, handler: number, channels: number, run: number): number;
+  _legato_node_create(context: number, handler: number, inChannels: number, outChannels: number,
+                      params: number, run: number): number;
   _legato_node_destroy(run: number): void;
   emscriptenRegisterAudioObject(object: unknown): number;
   emscriptenGetAudioObject(handle: number): unknown;

@@ -10,9 +10,18 @@ export class LegatoNode {
 
   /** @internal */
   constructor(private readonly m: LegatoModule, readonly node: AudioWorkletNode,
-              private readonly context: BaseAudioContext, run: number) {
+              private readonly context: BaseAudioContext, run: number,
+              private readonly parameterNames: string[] = []) {
     this.run = run;
     neverDisposed.register(this, "a LegatoNode", this.token);
+  }
+
+  /** [main thread] The AudioParam that drives parameter input `name` (see createNode). */
+  parameter(name: string): AudioParam {
+    const index = this.parameterNames.indexOf(name);
+    const param = index < 0 ? undefined : (this.node.parameters as unknown as ReadonlyMap<string, AudioParam>).get(String(index));
+    if (!param) throw new Error(`legato: the node has no AudioParam for "${name}"`);
+    return param;
   }
 
   /** [main thread] Disconnects the node; its C++ memory is freed once the context has closed

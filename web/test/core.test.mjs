@@ -4,6 +4,7 @@ import { Legato } from "../dist/index.js";
 import { nodeTests } from "./node.test.mjs";
 import { engineTests } from "./engines.test.mjs";
 import { lateTests } from "./late.test.mjs";
+import { paramTests } from "./param.test.mjs";
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -128,6 +129,7 @@ try {
   await engineTests(legato, check);
   await nodeTests(check);
   await lateTests(legato, check);
+  await paramTests(legato, check);
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);
 }

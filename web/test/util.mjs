@@ -36,8 +36,9 @@ export async function npy(url) {
 
 /** [main thread] Plays `seconds` of noise through `legatoNode` in `context` (a real
  *  AudioContext) and records, quantum by quantum on the context's frame axis, the source and
- *  the node's output: {source, output, length}. Suspends the context at the end. */
-export async function playThrough(context, legatoNode, seconds) {
+ *  the node's output: {source, output, length, first} (first: the context frame of index 0).
+ *  `onStart(context)` runs just before the source starts. Suspends the context at the end. */
+export async function playThrough(context, legatoNode, seconds, onStart = () => {}) {
   const buffer = context.createBuffer(1, seconds * context.sampleRate, context.sampleRate);
   buffer.copyToChannel(noise(buffer.length, 0x1234567), 0);
   const source = new AudioBufferSourceNode(context, { buffer });
@@ -49,6 +50,7 @@ export async function playThrough(context, legatoNode, seconds) {
   source.connect(legatoNode.node).connect(recorder, 0, 1);
   legatoNode.node.connect(context.destination);
   await context.resume();
+  onStart(context);
   source.start();
   await new Promise((resolve) => setTimeout(resolve, (seconds + 0.5) * 1000));
   await context.suspend();
@@ -57,5 +59,5 @@ export async function playThrough(context, legatoNode, seconds) {
   const sourceData = new Float32Array(length);
   const output = new Float32Array(length);
   for (const b of blocks) { sourceData.set(b.source, b.frame - first); output.set(b.output, b.frame - first); }
-  return { source: sourceData, output, length };
+  return { source: sourceData, output, length, first };
 }
