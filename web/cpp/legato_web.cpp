@@ -125,19 +125,23 @@ EMSCRIPTEN_KEEPALIVE void legato_context_destroy(WebContext* context) {
 }
 
 /// [setup thread] Prepares for `sample_rate` and blocks of up to `max_block` frames; offline
-/// rendering waits for every result. A `min_latency` above the computed latency is used instead
-/// (HostConfig::latency_override: room for the browser's render bursts). Returns 0, or -1
-/// (legato_last_error()).
+/// rendering waits for every result. In real time the latency is the computed one plus
+/// `burst_margin` samples (room for the browser's render bursts: docs/latency.md "In
+/// browsers"), or `min_latency` if that is larger (HostConfig::latency_override). Returns 0, or
+/// -1 (legato_last_error()).
 EMSCRIPTEN_KEEPALIVE int legato_handler_prepare(WebHandler* web, double sample_rate, int max_block,
-                                                int offline, int min_latency) {
+                                                int offline, int min_latency, int burst_margin) {
     try {
         legato::HostConfig host;
         host.sample_rate = sample_rate;
         host.max_block_size = static_cast<std::size_t>(max_block);
         host.offline_rendering = offline != 0;
         web->handler->prepare(host);
-        if (web->handler->latency() < static_cast<std::size_t>(min_latency)) {
-            host.latency_override = static_cast<std::size_t>(min_latency);
+        const std::size_t wanted = std::max<std::size_t>(
+            static_cast<std::size_t>(std::max(min_latency, 0)),
+            offline ? 0 : web->handler->latency() + static_cast<std::size_t>(std::max(burst_margin, 0)));
+        if (web->handler->latency() < wanted) {
+            host.latency_override = wanted;
             web->handler->prepare(host);
         }
         last_error.clear();

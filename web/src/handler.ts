@@ -42,15 +42,17 @@ export class InferenceHandler {
   }
 
   /** [main thread] Prepares for the host: sample rate, largest block; offline rendering waits
-   *  for every inference (not real-time: never in a worklet); `latency` asks for at least that
-   *  many samples (room for the browser's render bursts: docs/latency.md). Creates the engine
-   *  instances (JavaScript engines' init() runs on their workers meanwhile). Throws an Error
-   *  with Legato's message. */
+   *  for every inference (not real-time: never in a worklet). In real time the latency is the
+   *  computed one (hop, inference bound, block) plus `burstQuanta` render quanta (default 4:
+   *  Chromium renders quanta in bursts; docs/latency.md "In browsers"), or `latency` samples if
+   *  that is more. Creates the engine instances (JavaScript engines' init() runs on their
+   *  workers meanwhile). Throws an Error with Legato's message. */
   prepare(sampleRate: number, maxBlock: number,
-          options: { offline?: boolean; latency?: number } = {}): void {
+          options: { offline?: boolean; latency?: number; burstQuanta?: number } = {}): void {
     const m = this.m;
+    const margin = 128 * (options.burstQuanta ?? 4);
     if (m._legato_handler_prepare(this.live(), sampleRate, maxBlock, options.offline ? 1 : 0,
-                                  options.latency ?? 0) !== 0)
+                                  options.latency ?? 0, margin) !== 0)
       throw lastError(m);
     const channels = this.channelCount;
     const needed = Math.max(channels.inputs, channels.outputs, 1) * maxBlock;

@@ -13,7 +13,7 @@ export interface LegatoModule {
   _legato_last_error(): number;
   _legato_handler_create(json: number, context: number): number;
   _legato_handler_prepare(handler: number, sampleRate: number, maxBlock: number, offline: number,
-                          minLatency: number): number;
+                          minLatency: number, burstMargin: number): number;
   _legato_handler_latency(handler: number): number;
   _legato_handler_process(handler: number, input: number, output: number, frames: number): void;
   _legato_handler_process_planar(handler: number, input: number, inChannels: number, output: number,

@@ -13,7 +13,7 @@ export async function nodeTests(check) {
     outputs: [{ name: "out", shape: [1, 1, -1], hop: 128 }],
     max_inference_time_ms: 1, context: { worker_threads: 1 },
   });
-  handler.prepare(48000, 128, { latency: 1024 });
+  handler.prepare(48000, 128);  // real time: the computed latency plus 4 render quanta
   const latency = handler.latency;
   const legatoNode = await legato.createNode(context, handler);
 
