@@ -36,6 +36,8 @@ export class InferenceHandler {
   /** @internal */
   constructor(private readonly m: LegatoModule, handle: number, readonly engineNames: string[],
               readonly parameterDefaults: ReadonlyMap<string, number>,
+              /** The hop of the first audio input (samples per inference). */
+              readonly hop: number,
               private readonly onDispose: () => void) {
     this.handle = handle;
     neverDisposed.register(this, "an InferenceHandler", this.token);

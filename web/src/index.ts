@@ -15,6 +15,7 @@ import type { WorkerRequest } from "./inference-worker.js";
 
 export { InferenceHandler, type Statistics } from "./handler.js";
 export { LegatoNode } from "./node.js";
+export { renderOffline } from "./offline.js";
 export type { EngineSetup, InputWindows, JsEngine, JsProcessor, OutputHops, Tensor } from "./engine.js";
 
 /** Options of Legato.load(). */
@@ -179,7 +180,9 @@ export class Legato {
         const initial = Array.isArray(t.default) ? t.default[0] : t.default;
         return [String(t.name), typeof initial === "number" ? initial : 0] as [string, number];
       }));
-      return new InferenceHandler(m, handle, names, parameters, () => this.forget(ids));
+      const audio = inputs.find((t) => (t?.role ?? "audio") === "audio");
+      return new InferenceHandler(m, handle, names, parameters, Number(audio?.hop ?? 0),
+                                  () => this.forget(ids));
     } catch (e) {
       this.forget(ids);
       throw e;

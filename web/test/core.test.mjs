@@ -5,6 +5,7 @@ import { nodeTests } from "./node.test.mjs";
 import { engineTests } from "./engines.test.mjs";
 import { lateTests } from "./late.test.mjs";
 import { paramTests } from "./param.test.mjs";
+import { offlineTests } from "./offline.test.mjs";
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -130,6 +131,7 @@ try {
   await nodeTests(check);
   await lateTests(legato, check);
   await paramTests(legato, check);
+  await offlineTests(legato, check);
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);
 }

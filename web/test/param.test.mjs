@@ -16,7 +16,7 @@ export async function paramTests(legato, check) {
   const context = new AudioContext({ sampleRate: 48000 });
   const node = await legato.createNode(context, handler, { parameters: ["gain"] });
   const steps = [];  // [context frame, value]
-  const { source, output, length, first } = await playThrough(context, node, 2, (ctx) => {
+  const { source, output, length, first, gaps, recorded } = await playThrough(context, node, 2, (ctx) => {
     const start = Math.ceil(ctx.currentTime * 48000) + 4800;
     const param = node.parameter("gain");
     for (const [offset, value] of [[0, 0.25], [19200 + 101, 1.5], [48000 + 37, 0.75]]) {
@@ -27,10 +27,14 @@ export async function paramTests(legato, check) {
   const changes = [];
   let previous = NaN;
   let wrong = 0;
+  let firstWrong = "";
   for (let i = 0; i + latency < length; ++i) {
-    if (source[i] === 0) continue;
+    if (source[i] === 0 || !recorded(i) || !recorded(i + latency)) continue;
     const g = [0.5, 0.25, 1.5, 0.75].find((v) => output[i + latency] === Math.fround(v * source[i]));
-    if (g === undefined) { ++wrong; continue; }
+    if (g === undefined) {
+      if (wrong++ === 0) firstWrong = `frame ${first + i} (input ${source[i]}, output ${output[i + latency]})`;
+      continue;
+    }
     if (g !== previous && !Number.isNaN(previous)) changes.push([first + i, g]);
     previous = g;
   }
@@ -41,7 +45,8 @@ export async function paramTests(legato, check) {
   const stats = handler.statistics();
   check(`AudioParam -> "gain" tensor: every output sample is gain x input delayed by ${latency}`,
         wrong <= stats.substitutedFrames && stats.inferencesCompleted > 100,
-        `${wrong} samples match no gain value, ${stats.substitutedFrames} substituted`);
+        `${wrong} samples match no gain value (first: ${firstWrong}), ${stats.substitutedFrames} ` +
+          `substituted; steps ${JSON.stringify(steps)}, recording from frame ${first}, ${gaps} quanta unrecorded`);
   check("AudioParam steps take effect at the inference boundary holding them (one hop phase)",
         changes.length === 3 && phases.size === 1 && aligned,
         `changes ${JSON.stringify(changes)}, steps ${JSON.stringify(steps)}`);

@@ -36,7 +36,8 @@ export async function npy(url) {
 
 /** [main thread] Plays `seconds` of noise through `legatoNode` in `context` (a real
  *  AudioContext) and records, quantum by quantum on the context's frame axis, the source and
- *  the node's output: {source, output, length, first} (first: the context frame of index 0).
+ *  the node's output: {source, output, length, first, gaps, recorded} (first: the context
+ *  frame of index 0; gaps: quanta the recorder missed; recorded(f): frame index f has data).
  *  `onStart(context)` runs just before the source starts. Suspends the context at the end. */
 export async function playThrough(context, legatoNode, seconds, onStart = () => {}) {
   const buffer = context.createBuffer(1, seconds * context.sampleRate, context.sampleRate);
@@ -58,6 +59,14 @@ export async function playThrough(context, legatoNode, seconds, onStart = () => 
   const length = blocks.length ? blocks[blocks.length - 1].frame + 128 - first : 0;
   const sourceData = new Float32Array(length);
   const output = new Float32Array(length);
-  for (const b of blocks) { sourceData.set(b.source, b.frame - first); output.set(b.output, b.frame - first); }
-  return { source: sourceData, output, length, first };
+  // Quanta the recorder never saw (the browser skipped its process call) stay unrecorded:
+  // `recorded(f)` says whether frame index f holds data.
+  const seen = new Uint8Array(Math.ceil(length / 128));
+  for (const b of blocks) {
+    sourceData.set(b.source, b.frame - first);
+    output.set(b.output, b.frame - first);
+    seen[(b.frame - first) >> 7] = 1;
+  }
+  const gaps = seen.length - seen.reduce((a, b) => a + b, 0);
+  return { source: sourceData, output, length, first, gaps, recorded: (f) => seen[f >> 7] === 1 };
 }
