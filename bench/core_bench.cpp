@@ -181,6 +181,7 @@ void BM_ProcessBypassHot(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcessBypassHot)
     ->Arg(64)
+    ->Arg(128)
     ->Arg(256)
     ->Arg(1024)
     ->UseManualTime()

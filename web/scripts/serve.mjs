@@ -1,6 +1,8 @@
 // A static server for web/: every file with the cross-origin isolation headers the package
 // needs (SharedArrayBuffer), plus two extra routes:
 //   /repo/models/...  the repository's own test models (models/)
+//   /shared-models/.. the real-model suite (LEGATO_CONFORMANCE_MODELS, default ../shared/models
+//                     beside the repository), for npm run bench
 //   /plain/...        the same files served WITHOUT the isolation headers
 // Used by test/run.mjs (startServer) and by `npm run demo` (`node scripts/serve.mjs`: port
 // 8080 or $PORT, prints the demo's URL).
@@ -11,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const repoModels = fileURLToPath(new URL("../../models/", import.meta.url));
+const sharedModels = (process.env.LEGATO_CONFORMANCE_MODELS ??
+  fileURLToPath(new URL("../../../shared/models", import.meta.url))).replace(/\/?$/, "/");
 const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript",
                 ".wasm": "application/wasm", ".json": "application/json" };
 
@@ -21,7 +25,9 @@ export async function startServer(port = 0) {
     const isolated = !pathname.startsWith("/plain/");
     if (!isolated) pathname = pathname.slice("/plain".length);
     const [base, rest] = pathname.startsWith("/repo/models/")
-      ? [repoModels, pathname.slice("/repo/models/".length)] : [root, pathname];
+      ? [repoModels, pathname.slice("/repo/models/".length)]
+      : pathname.startsWith("/shared-models/")
+        ? [sharedModels, pathname.slice("/shared-models/".length)] : [root, pathname];
     const path = normalize(join(base, rest));
     if (!path.startsWith(base)) { response.writeHead(403).end(); return; }
     try {

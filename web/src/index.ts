@@ -44,14 +44,14 @@ type ConfigObject = Record<string, unknown> & { engines?: unknown; processor?: u
 // One JavaScript inference worker and its message round trips.
 class JsWorker {
   private next = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(readonly worker: Worker) {
-    worker.onmessage = (event: MessageEvent<{ id: number; error?: string }>) => {
+    worker.onmessage = (event: MessageEvent<{ id: number; error?: string; result?: unknown }>) => {
       const waiting = this.pending.get(event.data.id);
       this.pending.delete(event.data.id);
       if (event.data.error !== undefined) waiting?.reject(new Error(event.data.error));
-      else waiting?.resolve();
+      else waiting?.resolve(event.data.result);
     };
     worker.onerror = (event) => {
       for (const waiting of this.pending.values())
@@ -61,7 +61,7 @@ class JsWorker {
   }
 
   ask(request: WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never,
-      transfer: Transferable[] = []): Promise<void> {
+      transfer: Transferable[] = []): Promise<unknown> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -196,7 +196,7 @@ export class Legato {
     const base = String(options.baseUrl ?? globalThis.location?.href ?? "");
     const tensorNames = (list: unknown) =>
       Array.isArray(list) ? list.map((t) => String((t as { name?: unknown })?.name ?? "")) : [];
-    const loads: Promise<void>[] = [];
+    const loads: Promise<unknown>[] = [];
     const needWorkers = (where: string) => {
       if (this.jsWorkers.length === 0)
         throw new Error(`config: ${where}: needs JavaScript inference workers (Legato.load({ jsWorkers: 1 }))`);
@@ -262,6 +262,27 @@ export class Legato {
     await Promise.all(loads);
     setNames(names);
     return config;
+  }
+
+  /** [main thread] Benchmark support (npm run bench): runs an engine class directly on
+   *  JavaScript worker 0, without Legato, on private tensors of the given shapes; returns each
+   *  run's time in ms. The "onnxruntime-web" kind takes `options.model` (URL or bytes). */
+  async benchEngineDirect(engine: { kind: "js" | "onnxruntime-web"; module?: string; export?: string;
+                                    options?: Record<string, unknown> },
+                          inputs: number[][], outputs: number[][], runs: number): Promise<number[]> {
+    if (this.jsWorkers.length === 0) throw new Error("legato: benchEngineDirect needs a JavaScript worker");
+    const base = String(globalThis.location?.href ?? "");
+    const ort = engine.kind === "onnxruntime-web";
+    const options = { ...(engine.options ?? {}) };
+    if (ort) {
+      options.ort = this.onnxRuntimeUrl;
+      if (typeof options.model === "string") options.model = new URL(options.model, base).href;
+    }
+    return (await this.jsWorkers[0].ask({
+      kind: "bench", runs, inputs, outputs, options,
+      module: ort ? new URL("./onnxruntime-web.js", import.meta.url).href : new URL(String(engine.module), base).href,
+      exportName: ort ? "OnnxRuntimeWebEngine" : engine.export ?? "default",
+    })) as number[];
   }
 
   private forget(ids: number[]): void {

@@ -14,7 +14,9 @@ export type WorkerRequest =
       options: Record<string, unknown>; inputNames: string[]; outputNames: string[] }
   | { kind: "processor"; id: number; processor: number; module: string; exportName: string;
       options: Record<string, unknown> }
-  | { kind: "forget"; id: number; engine: number };
+  | { kind: "forget"; id: number; engine: number }
+  | { kind: "bench"; id: number; module: string; exportName: string;
+      options: Record<string, unknown>; inputs: number[][]; outputs: number[][]; runs: number };
 
 type EngineClass = new (options: Record<string, unknown>) => JsEngine;
 type ProcessorClass = new (options: Record<string, unknown>) => JsProcessor;
@@ -62,6 +64,9 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     } else if (request.kind === "forget") {
       engines.delete(request.engine);
       processors.delete(request.engine);
+    } else if (request.kind === "bench") {
+      postMessage({ id: request.id, result: await benchDirect(request) });
+      return;
     }
     postMessage({ id: request.id });
   } catch (e) {
@@ -165,4 +170,29 @@ function prePost(op: number, id: number): void {
     };
     entry.object.postProcess(a.map((v) => v.data), hops);
   }
+}
+
+// [inference worker] The engine called directly, without Legato: private tensors of the given
+// shapes, `runs` process() calls timed one by one (ms). The baseline for the web path's
+// per-inference overhead (npm run bench).
+async function benchDirect(request: Extract<WorkerRequest, { kind: "bench" }>): Promise<number[]> {
+  const cls = (await load(request.module, request.exportName)) as EngineClass;
+  const tensors = (shapes: number[][]): Tensor[] => shapes.map((shape, k) => ({
+    name: `#${k}`, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+  }));
+  const inputs = tensors(request.inputs);
+  const outputs = tensors(request.outputs);
+  inputs.forEach((t) => t.data.forEach((_, n) => { t.data[n] = Math.sin(n * 0.01) * 0.3; }));
+  const engine = new cls(request.options);
+  await engine.init?.({ inputs, outputs, instanceIndex: 0, stateful: false, options: request.options });
+  const ins = inputs.map((t) => t.data);
+  const outs = outputs.map((t) => t.data);
+  const times: number[] = [];
+  for (let r = 0; r < request.runs; ++r) {
+    const start = performance.now();
+    await engine.process(ins, outs);
+    times.push(performance.now() - start);
+  }
+  engine.dispose?.();
+  return times;
 }
