@@ -144,6 +144,11 @@ export class InferenceHandler {
     return this.statistics().lateInferences;
   }
 
+  /** @internal The C ABI's handle (WebHandler*: legato_handler_* calls from worklet code). */
+  get webHandle(): number {
+    return this.live();
+  }
+
   /** @internal The C++ InferenceHandler's address (for worklet code in the same module). */
   get nativeHandle(): number {
     return this.m._legato_handler_native(this.live());

@@ -290,6 +290,83 @@ export class Legato {
       for (const worker of this.jsWorkers) void worker.ask({ kind: "forget", engine: id });
   }
 
+  /** [main thread] Starts Legato's audio worklet thread on `context` (once per context): the
+   *  WebAssembly module is then instantiated in the context's AudioWorkletGlobalScope as
+   *  `globalThis.Module`, which custom processors (LegatoProcessor, dist/worklet-processor.js)
+   *  use. Resolves to the context's handle in the module. */
+  startWorklet(context: BaseAudioContext): Promise<number> {
+    const m = this.module;
+    let started = this.audioThreads.get(context);
+    if (!started) {
+      const contextHandle = m.emscriptenRegisterAudioObject(context);
+      const thread = m._legato_audio_start(contextHandle);
+      started = (async () => {
+        const deadline = performance.now() + 10000;
+        while (m._legato_audio_state(thread) === 0 && performance.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        if (m._legato_audio_state(thread) !== 1)
+          throw new Error("legato: the audio worklet thread did not start on this AudioContext");
+        return contextHandle;
+      })();
+      this.audioThreads.set(context, started);
+    }
+    return started;
+  }
+
+  /** [main thread] A node of a custom processor `processorName` (a LegatoProcessor subclass the
+   *  page registered with context.audioWorklet.addModule() after startWorklet(context)) running
+   *  `handler`, which must be prepared for blocks of `blockSize` (a multiple of 128; default
+   *  128) and outlive the node. `parameters` names the parameter inputs the processor may set
+   *  (setParameter); `nodeOptions` go to the AudioWorkletNode (inputs, outputs, channel counts,
+   *  processorOptions, parameterData). The node's latency is the handler's plus blockSize - 128. */
+  async createWorkletNode(context: BaseAudioContext, processorName: string, handler: InferenceHandler,
+                          options: { blockSize?: number; inputChannels?: number; outputChannels?: number;
+                                     parameters?: string[]; nodeOptions?: AudioWorkletNodeOptions } = {}): Promise<LegatoNode> {
+    const m = this.module;
+    await this.startWorklet(context);
+    const blockSize = options.blockSize ?? 128;
+    if (blockSize < 128 || blockSize % 128 !== 0)
+      throw new Error(`legato: createWorkletNode: blockSize ${blockSize} is not a multiple of 128`);
+    const channels = handler.channelCount;
+    const inputChannels = options.inputChannels ?? channels.inputs;
+    const outputChannels = options.outputChannels ?? channels.outputs;
+    for (const name of options.parameters ?? [])
+      if (!handler.parameterDefaults.has(name))
+        throw new Error(`legato: createWorkletNode: "${name}" is not a parameter input of the handler`);
+    const pointers: number[] = [];
+    const allocate = (bytes: number) => { const p = m._malloc(bytes); pointers.push(p); m.HEAPU8.fill(0, p, p + bytes); return p; };
+    const setup = {
+      handler: handler.webHandle,
+      input: allocate(inputChannels * blockSize * 4),
+      output: allocate(outputChannels * blockSize * 4),
+      inputChannels, outputChannels, blockSize,
+      parameters: (options.parameters ?? []).map((name) => {
+        const namePointer = m.stringToNewUTF8(name);
+        pointers.push(namePointer);
+        return { name, namePointer, valuePointer: allocate(4) };
+      }),
+    };
+    const free = () => pointers.forEach((p) => m._free(p));
+    try {
+      const nodeOptions = options.nodeOptions ?? {};
+      const node = new AudioWorkletNode(context, processorName, {
+        numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [outputChannels], ...nodeOptions,
+        processorOptions: { ...(nodeOptions.processorOptions ?? {}), legato: setup },
+      });
+      // A processor that fails in its constructor only fires a bare "processorerror".
+      node.port.addEventListener("message", (event: MessageEvent<{ legatoError?: string }>) => {
+        if (event.data?.legatoError) console.error(`legato: ${event.data.legatoError}`);
+      });
+      node.port.start();
+      node.addEventListener("processorerror", () =>
+        console.error(`legato: the "${processorName}" processor failed (see the worklet's console)`));
+      return new LegatoNode(node, context, free, options.parameters ?? [], handler.latency + blockSize - 128);
+    } catch (e) {
+      free();
+      throw e;
+    }
+  }
+
   /** [main thread] An AudioWorkletNode that runs `handler` on the browser's audio thread:
    *  its input, in place, through the handler, to its output. Channels: the handler's audio
    *  input and output channel counts unless given (a mono input feeds every channel).
@@ -312,21 +389,7 @@ export class Legato {
     const channels = handler.channelCount;
     const inputChannels = options.inputChannels ?? options.channels ?? channels.inputs;
     const outputChannels = options.outputChannels ?? options.channels ?? channels.outputs;
-    let started = this.audioThreads.get(context);
-    if (!started) {
-      const contextHandle = m.emscriptenRegisterAudioObject(context);
-      const thread = m._legato_audio_start(contextHandle);
-      started = (async () => {
-        const deadline = performance.now() + 10000;
-        while (m._legato_audio_state(thread) === 0 && performance.now() < deadline)
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        if (m._legato_audio_state(thread) !== 1)
-          throw new Error("legato: the audio worklet thread did not start on this AudioContext");
-        return contextHandle;
-      })();
-      this.audioThreads.set(context, started);
-    }
-    const contextHandle = await started;
+    const contextHandle = await this.startWorklet(context);
     const runOut = m._malloc(4);
     const names = m.stringToNewUTF8(parameters.join("\n"));
     const nodeHandle = m._legato_node_create(contextHandle, handler.nativeHandle, inputChannels,
@@ -335,7 +398,8 @@ export class Legato {
     m._free(runOut);
     m._free(names);
     const node = m.emscriptenGetAudioObject(nodeHandle) as AudioWorkletNode;
-    const legatoNode = new LegatoNode(m, node, context, run, parameters);
+    const legatoNode = new LegatoNode(node, context, () => m._legato_node_destroy(run), parameters,
+                                      handler.latency);
     for (const name of parameters) legatoNode.parameter(name).value = handler.parameterDefaults.get(name)!;
     return legatoNode;
   }

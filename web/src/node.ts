@@ -1,18 +1,21 @@
 // LegatoNode: the default AudioWorklet node (web/cpp/legato_node.cpp) as Legato.createNode()
 // returns it.
 
-import { type LegatoModule, disposeSymbol, neverDisposed } from "./module.js";
+import { disposeSymbol, neverDisposed } from "./module.js";
 
-/** A node made by Legato.createNode(). Owns its C++ run: call dispose(). */
+/** A node made by Legato.createNode() or createWorkletNode(). Owns the memory its audio thread
+ *  uses: call dispose(). */
 export class LegatoNode {
-  private run: number;
+  private free: (() => void) | undefined;
   private readonly token = {};
 
   /** @internal */
-  constructor(private readonly m: LegatoModule, readonly node: AudioWorkletNode,
-              private readonly context: BaseAudioContext, run: number,
-              private readonly parameterNames: string[] = []) {
-    this.run = run;
+  constructor(readonly node: AudioWorkletNode, private readonly context: BaseAudioContext,
+              free: () => void, private readonly parameterNames: string[],
+              /** Samples from the node's input to its output: the handler's latency plus what
+               *  the node's own block buffering adds. */
+              readonly latency: number) {
+    this.free = free;
     neverDisposed.register(this, "a LegatoNode", this.token);
   }
 
@@ -27,20 +30,20 @@ export class LegatoNode {
   /** [main thread] Disconnects the node; its C++ memory is freed once the context has closed
    *  (until then the audio thread may still be inside its last quantum). Idempotent. */
   dispose(): void {
-    if (this.run === 0) return;
+    const free = this.free;
+    if (!free) return;
     this.node.disconnect();
-    const run = this.run;
-    this.run = 0;
+    this.free = undefined;
     neverDisposed.unregister(this.token);
     if (this.context.state === "closed") {
-      this.m._legato_node_destroy(run);
+      free();
       return;
     }
     // "statechange" can report "closed" more than once: free exactly once.
     const onChange = () => {
       if (this.context.state !== "closed") return;
       this.context.removeEventListener("statechange", onChange);
-      this.m._legato_node_destroy(run);
+      free();
     };
     this.context.addEventListener("statechange", onChange);
   }

@@ -6,6 +6,7 @@ import { engineTests } from "./engines.test.mjs";
 import { lateTests } from "./late.test.mjs";
 import { paramTests } from "./param.test.mjs";
 import { offlineTests } from "./offline.test.mjs";
+import { customTests } from "./custom.test.mjs";
 
 const results = [];
 function check(name, ok, detail = "") {
@@ -132,6 +133,7 @@ try {
   await lateTests(legato, check);
   await paramTests(legato, check);
   await offlineTests(legato, check);
+  await customTests(legato, check);
 } catch (e) {
   check("no unexpected error", false, e && e.stack ? e.stack : e);
 }
