@@ -14,7 +14,7 @@ import { LegatoNode } from "./node.js";
 import type { WorkerRequest } from "./inference-worker.js";
 
 export { InferenceHandler, type Statistics } from "./handler.js";
-export { LegatoNode } from "./node.js";
+export { LegatoNode, type HandlerView } from "./node.js";
 export { renderOffline } from "./offline.js";
 export type { EngineSetup, InputWindows, JsEngine, JsProcessor, OutputHops, Tensor } from "./engine.js";
 
@@ -360,7 +360,8 @@ export class Legato {
       node.port.start();
       node.addEventListener("processorerror", () =>
         console.error(`legato: the "${processorName}" processor failed (see the worklet's console)`));
-      return new LegatoNode(node, context, free, options.parameters ?? [], handler.latency + blockSize - 128);
+      return new LegatoNode(node, context, free, options.parameters ?? [], handler.latency + blockSize - 128,
+                            handler);
     } catch (e) {
       free();
       throw e;
@@ -399,7 +400,7 @@ export class Legato {
     m._free(names);
     const node = m.emscriptenGetAudioObject(nodeHandle) as AudioWorkletNode;
     const legatoNode = new LegatoNode(node, context, () => m._legato_node_destroy(run), parameters,
-                                      handler.latency);
+                                      handler.latency, handler);
     for (const name of parameters) legatoNode.parameter(name).value = handler.parameterDefaults.get(name)!;
     return legatoNode;
   }

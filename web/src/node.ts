@@ -1,7 +1,12 @@
 // LegatoNode: the default AudioWorklet node (web/cpp/legato_node.cpp) as Legato.createNode()
 // returns it.
 
+import type { InferenceHandler } from "./handler.js";
 import { disposeSymbol, neverDisposed } from "./module.js";
+
+/** A handler seen through an object that does not own it (a node runs it; whoever created it
+ *  disposes it): everything but dispose(). */
+export type HandlerView = Omit<InferenceHandler, "dispose" | typeof Symbol.dispose>;
 
 /** A node made by Legato.createNode() or createWorkletNode(). Owns the memory its audio thread
  *  uses: call dispose(). */
@@ -14,7 +19,9 @@ export class LegatoNode {
               free: () => void, private readonly parameterNames: string[],
               /** Samples from the node's input to its output: the handler's latency plus what
                *  the node's own block buffering adds. */
-              readonly latency: number) {
+              readonly latency: number,
+              /** The handler the node runs: a view (the node does not own it). */
+              readonly handler: HandlerView) {
     this.free = free;
     neverDisposed.register(this, "a LegatoNode", this.token);
   }
