@@ -285,8 +285,9 @@ fi
 # Its ESM JS optimiser ignores NODE_PATH: Debian's acorn next to it.
 mkdir -p "$EM/node_modules" && ln -sfn /usr/share/nodejs/acorn "$EM/node_modules/acorn"
 
-# npm packages of web/ (binaryen for emscripten, TypeScript, playwright-core), pinned by its
-# lockfile: `npm ci` checks every tarball's sha512. Skipped while the lockfile is unchanged.
+# npm packages of web/ (binaryen for emscripten, TypeScript, playwright-core, onnxruntime-web),
+# pinned by its lockfile: `npm ci` checks every tarball's sha512. Skipped while the lockfile is
+# unchanged.
 WEB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
 command -v node >/dev/null && command -v npm >/dev/null || die "the web build needs node (>= 18) and npm"
 if [[ -f $WEB_DIR/package-lock.json ]]; then
@@ -300,6 +301,8 @@ if [[ -f $WEB_DIR/package-lock.json ]]; then
     fi
     # Emscripten's configuration: bookworm's clang/lld 19, npm binaryen (its bin/ holds node
     # scripts; no wasm-emscripten-finalize, hence -sWASM_BIGINT on every link), frozen cache.
+    # These links point at the checkout that ran setup last; web/scripts/build-wasm.sh sets
+    # EM_BINARYEN_ROOT to its own checkout's binaryen, so other clones are unaffected.
     mkdir -p "$EM_ROOT/binaryen/bin"
     for t in wasm-opt wasm-metadce wasm-ctor-eval wasm-dis wasm-as wasm2js wasm-merge; do
         ln -sfn "$WEB_DIR/node_modules/binaryen/bin/$t" "$EM_ROOT/binaryen/bin/$t"
