@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cpp_engines.hpp"
 #include "js_bridge.hpp"
 #include "legato/legato.hpp"
 
@@ -32,21 +33,36 @@ struct WebHandler {
 
 // The config as the package passes it: docs/config.md, where the package has turned each
 // JavaScript engine (and ONNX Runtime Web) into {"engine": "js", "name": ..., "js_engine": id}
-// and a JavaScript pre/post-processor into a top-level "js_processor": id. Those are parsed here;
-// the rest by the native reader, so its messages are the native ones. Each JS engine entry
-// stands in place as a bypass while the native reader parses (its index, and its per-engine
-// tensor overrides, stay where they were), then gets its JS backend.
+// and a JavaScript pre/post-processor into a top-level "js_processor": id; C++ engines compiled
+// into the module are {"engine": "cpp", "name": ...} (cpp_engines.hpp). Those are parsed here;
+// the rest by the native reader, so its messages are the native ones. Each such entry stands
+// in place as a bypass while the native reader parses (its index, and its per-engine tensor
+// overrides, stay where they were), then gets its backend.
 legato::ModelConfig parse_web_config(const char* text) {
     nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_object())
         return legato::parse_model_config(text, "/", false, "config");  // the native message
-    std::vector<std::pair<std::size_t, std::shared_ptr<legato::Backend>>> js;
+    std::vector<std::pair<std::size_t, std::shared_ptr<legato::Backend>>> js;  // and cpp
     if (auto engines = json.find("engines"); engines != json.end() && engines->is_array()) {
         for (std::size_t e = 0; e < engines->size(); ++e) {
             nlohmann::json& entry = (*engines)[e];
-            if (!entry.is_object() || entry.value("engine", "") != "js")
+            if (!entry.is_object())
                 continue;
             const std::string where = "config: engines[" + std::to_string(e) + "]";
+            if (entry.value("engine", "") == "cpp") {
+                if (!entry.contains("name") || !entry["name"].is_string())
+                    throw legato::ConfigError(where + ".name: is required for engine \"cpp\"");
+                try {
+                    js.emplace_back(e, legato::web::make_cpp_engine(entry["name"].get<std::string>()));
+                } catch (const legato::Error& error) {
+                    throw legato::ConfigError(where + ".name: " + error.what());
+                }
+                entry.erase("name");
+                entry["engine"] = "bypass";
+                continue;
+            }
+            if (entry.value("engine", "") != "js")
+                continue;
             if (!entry.contains("js_engine") || !entry["js_engine"].is_number_integer())
                 throw legato::ConfigError(where + ".js_engine: is required (set by the package)");
             js.emplace_back(e, legato::web::make_js_backend(entry.value("name", "js"),

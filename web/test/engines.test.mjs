@@ -28,6 +28,24 @@ export async function engineTests(legato, check) {
     handler.dispose();
   }
 
+  // A C++ engine compiled into the module (web/cpp/cpp_engines.cpp: tanh(0.5 x)), on the pool.
+  {
+    const handler = await legato.createHandler(mono([{ engine: "cpp", name: "example-tanh" }], 128));
+    handler.prepare(48000, 97, { offline: true });
+    const output = offlineRun(handler, input, 97);
+    const latency = handler.latency;
+    let worst = 0;
+    for (let n = 0; n < input.length; ++n)
+      worst = Math.max(worst, Math.abs(output[n] - (n >= latency ? Math.tanh(0.5 * input[n - latency]) : 0)));
+    check(`C++ engine compiled in (example-tanh), block 97: tanh(0.5 x) delayed by ${latency} (max error ${worst.toExponential(1)})`,
+          worst <= 1.2e-7 && handler.engineNames[0] === "example-tanh", `max error ${worst}`);
+    handler.dispose();
+    let message = "";
+    try { await legato.createHandler(mono([{ engine: "cpp", name: "nope" }], 128)); } catch (e) { message = e.message; }
+    check("an unknown C++ engine is refused naming the field and the ones compiled in",
+          /engines\[0\]\.name: no C\+\+ engine "nope".*example-tanh/.test(message), message);
+  }
+
   // A stateful JavaScript engine: its state carries from hop to hop; reset() starts it afresh.
   {
     const handler = await legato.createHandler(mono([js("one-pole", "OnePole")], 64, { stateful: true }));
