@@ -1,7 +1,6 @@
 // Rendering an OfflineAudioContext through Legato nodes. The worklet must never wait, so the
-// handlers stay in real-time mode and the rendering is paced instead: it suspends every few
-// quanta, and the main thread resumes it only once every inference submitted so far has
-// finished. A hop's inference is submitted in the quantum that completes the hop and its first
+// rendering is paced: it suspends every few quanta, and the main thread resumes it only once
+// every inference submitted so far has finished. A hop's inference is submitted in the quantum that completes the hop and its first
 // sample is played latency() - hop + 1 samples later; with the suspension interval at most
 // latency() - hop - 128 (one quantum of rounding), every result is in before the audio thread
 // needs it: nothing is late, and the output is exact whatever the machine's
@@ -27,26 +26,34 @@ export async function renderOffline(context: OfflineAudioContext, handlers: Infe
     return s.inferencesCompleted + s.failedInferences + s.expiredInferences + s.droppedInferences >=
       s.inferencesSubmitted;
   });
+  for (const handler of handlers) handler.setOfflineRendering(true);
   let next = interval;
   const schedule = () => {
-    if (next < context.length)
-      void context.suspend(next / context.sampleRate).then(async () => {
-        const deadline = performance.now() + timeoutMs;
-        while (!settled()) {
-          if (performance.now() > deadline) {
-            // Let the rendering finish (late hops are substituted and counted): never hang.
-            console.warn("legato: renderOffline: an inference exceeded timeoutMs");
-            break;
-          }
-          await yieldToEventLoop();
+    if (next >= context.length) return;
+    void context.suspend(next / context.sampleRate).then(async () => {
+      const deadline = performance.now() + timeoutMs;
+      while (!settled()) {
+        if (performance.now() > deadline) {
+          // Never hang, and never let the worklet wait: real time, unpaced, from here on.
+          console.warn("legato: renderOffline: an inference exceeded timeoutMs; " +
+                       "finishing in real-time mode (late hops substituted and counted)");
+          for (const handler of handlers) handler.setOfflineRendering(false);
+          await context.resume();
+          return;
         }
-        next += interval;
-        schedule();
-        await context.resume();
-      });
+        await yieldToEventLoop();
+      }
+      next += interval;
+      schedule();
+      await context.resume();
+    });
   };
   schedule();
-  return context.startRendering();
+  try {
+    return await context.startRendering();
+  } finally {
+    for (const handler of handlers) handler.setOfflineRendering(false);
+  }
 }
 
 // A macrotask turn without setTimeout's 4 ms clamp.
