@@ -79,9 +79,14 @@ View view_of(const float* data, std::size_t length, std::span<const std::int64_t
     return v;
 }
 
-int list_tensors(View* out, std::span<const TensorView> tensors) {
-    if (tensors.size() > mailbox::max_views)
-        throw Error("JavaScript engines take at most 32 input and 32 output tensors");
+// Callers check the counts before claiming a mailbox (a throw while holding it would keep it).
+void check_views(std::size_t count, const char* what) {
+    if (count > mailbox::max_views)
+        throw ConfigError(std::string("JavaScript ") + what + " take at most 32 (got " +
+                          std::to_string(count) + ")");
+}
+
+int list_tensors(View* out, std::span<const TensorView> tensors) noexcept {
     for (std::size_t i = 0; i < tensors.size(); ++i)
         out[i] = view_of(tensors[i].data.data(), tensors[i].data.size(), tensors[i].shape(),
                          static_cast<int>(i), 0);
@@ -94,6 +99,8 @@ public:
         : box_(worker(next_worker.fetch_add(1))),
           engine_(engine),
           key_(next_instance.fetch_add(1)) {
+        check_views(setup.inputs.size(), "engines' input tensors");
+        check_views(setup.outputs.size(), "engines' output tensors");
         claim(box_);
         box_.op = mailbox::op_create;
         box_.engine = engine_;
@@ -149,24 +156,20 @@ class JsProcessor final : public PrePostProcessor {
 public:
     JsProcessor(int id, const std::vector<TensorSpec>& inputs,
                 const std::vector<TensorSpec>& outputs)
-        : id_(id), inputs_(inputs), outputs_(outputs) {}
+        : id_(id), inputs_(inputs), outputs_(outputs) {
+        check_views(stream_count(inputs_), "pre-processors' audio channels and parameters");
+        check_views(stream_count(outputs_), "post-processors' audio channels and values");
+        check_views(inputs_.size(), "processors' input tensors");
+        check_views(outputs_.size(), "processors' output tensors");
+    }
 
     void pre_process(const InputWindows& windows, std::span<const TensorView> tensors) override {
         last_pre_worker = static_cast<int>(windows.instance());
         Mailbox& box = worker(last_pre_worker);
         claim(box);
-        int count = 0;
-        for (std::size_t i = 0; i < inputs_.size(); ++i) {
-            const TensorSpec& spec = inputs_[i];
-            if (spec.role == TensorRole::audio) {
-                for (std::size_t c = 0; c < spec.channels; ++c)
-                    count = add(box.a, count, windows.samples(i, c), static_cast<int>(i),
-                                static_cast<int>(c));
-            } else if (spec.role == TensorRole::parameter) {
-                count = add(box.a, count, windows.parameter(i), static_cast<int>(i), -1);
-            }
-        }
-        box.count_a = count;
+        box.count_a = list_streams(
+            box.a, inputs_, [&](std::size_t i, std::size_t c) { return windows.samples(i, c); },
+            [&](std::size_t i) { return windows.parameter(i); });
         box.count_b = list_tensors(box.b, tensors);
         box.hop_index = static_cast<double>(windows.hop_index());
         box.instance_index = static_cast<std::int32_t>(windows.instance());
@@ -177,28 +180,41 @@ public:
         Mailbox& box = worker(last_pre_worker);
         claim(box);
         box.count_a = list_tensors(box.a, tensors);
-        int count = 0;
-        for (std::size_t o = 0; o < outputs_.size(); ++o) {
-            const TensorSpec& spec = outputs_[o];
-            if (spec.role == TensorRole::audio) {
-                for (std::size_t c = 0; c < spec.channels; ++c)
-                    count = add(box.b, count, hops.samples(o, c), static_cast<int>(o),
-                                static_cast<int>(c));
-            } else if (spec.role == TensorRole::parameter) {
-                count = add(box.b, count, hops.values(o), static_cast<int>(o), -1);
-            }
-        }
-        box.count_b = count;
+        box.count_b = list_streams(
+            box.b, outputs_, [&](std::size_t o, std::size_t c) { return hops.samples(o, c); },
+            [&](std::size_t o) { return hops.values(o); });
         finish(box, mailbox::op_post);
     }
 
 private:
-    static int add(View* list, int count, std::span<const float> samples, int tag0, int tag1) {
-        if (count >= static_cast<int>(mailbox::max_views))
-            throw Error("JavaScript pre/post-processing takes at most 32 channels in all");
-        const std::int64_t length = static_cast<std::int64_t>(samples.size());
-        list[count] = view_of(samples.data(), samples.size(), std::span(&length, 1), tag0, tag1);
-        return count + 1;
+    // Views an audio tensor's channels and a parameter tensor's values each take.
+    static std::size_t stream_count(const std::vector<TensorSpec>& specs) {
+        std::size_t count = 0;
+        for (const TensorSpec& spec : specs)
+            count += spec.role == TensorRole::audio ? spec.channels
+                     : spec.role == TensorRole::parameter ? 1 : 0;
+        return count;
+    }
+
+    // Lists every audio channel (tags: tensor, channel) and parameter (tags: tensor, -1) of
+    // `specs`, with their samples from `audio(tensor, channel)` / `values(tensor)`.
+    template <class Audio, class Values>
+    static int list_streams(View* list, const std::vector<TensorSpec>& specs, Audio audio,
+                            Values values) noexcept {
+        int count = 0;
+        const auto add = [&](auto samples, int tag0, int tag1) {
+            const std::int64_t length = static_cast<std::int64_t>(samples.size());
+            list[count++] =
+                view_of(samples.data(), samples.size(), std::span(&length, 1), tag0, tag1);
+        };
+        for (std::size_t t = 0; t < specs.size(); ++t) {
+            if (specs[t].role == TensorRole::audio)
+                for (std::size_t c = 0; c < specs[t].channels; ++c)
+                    add(audio(t, c), static_cast<int>(t), static_cast<int>(c));
+            else if (specs[t].role == TensorRole::parameter)
+                add(values(t), static_cast<int>(t), -1);
+        }
+        return count;
     }
 
     void finish(Mailbox& box, int op) const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "legato/legato.hpp"
+#include "worklet_thread.hpp"
 
 namespace {
 
@@ -25,10 +26,9 @@ struct BenchRun {
     int calls = 1;
     std::vector<double> means_ms;  // per quantum, sized up front
     std::atomic<int> recorded{0};
-    std::atomic<int> state{0};  // 0 starting, 1 running, -1 failed
     float input[quantum] = {};
     float output[quantum] = {};
-    alignas(16) std::uint8_t stack[16384];
+    legato::web::WorkletThread thread;
 };
 
 bool bench_quantum(int, const AudioSampleFrame*, int, AudioSampleFrame*, int,
@@ -47,30 +47,6 @@ bool bench_quantum(int, const AudioSampleFrame*, int, AudioSampleFrame*, int,
     return true;
 }
 
-void processor_created(EMSCRIPTEN_WEBAUDIO_T context, bool success, void* user) {
-    auto& run = *static_cast<BenchRun*>(user);
-    if (!success) {
-        run.state = -1;
-        return;
-    }
-    int channels[1] = {1};
-    EmscriptenAudioWorkletNodeCreateOptions options{0, 1, channels};
-    const EMSCRIPTEN_AUDIO_WORKLET_NODE_T node = emscripten_create_wasm_audio_worklet_node(
-        context, "legato-bench", &options, &bench_quantum, user);
-    emscripten_audio_node_connect(node, context, 0, 0);
-    run.state = 1;
-}
-
-void thread_started(EMSCRIPTEN_WEBAUDIO_T context, bool success, void* user) {
-    if (!success) {
-        static_cast<BenchRun*>(user)->state = -1;
-        return;
-    }
-    WebAudioWorkletProcessorCreateOptions options{"legato-bench", 0, nullptr};
-    emscripten_create_wasm_audio_worklet_processor_async(context, &options, &processor_created,
-                                                         user);
-}
-
 }  // namespace
 
 extern "C" {
@@ -87,14 +63,16 @@ EMSCRIPTEN_KEEPALIVE BenchRun* legato_bench_start(EMSCRIPTEN_WEBAUDIO_T context,
     run->means_ms.assign(static_cast<std::size_t>(quanta), 0.0);
     for (int n = 0; n < quantum; ++n)
         run->input[n] = 0.25f;
-    emscripten_start_wasm_audio_worklet_thread_async(context, run->stack, sizeof run->stack,
-                                                     &thread_started, run);
+    run->thread.processor = "legato-bench";
+    run->thread.output_node = &bench_quantum;
+    run->thread.user = run;
+    legato::web::start_worklet_thread(context, run->thread);
     return run;
 }
 
 /// [any thread] Quanta measured so far (-1: the worklet failed to start).
 EMSCRIPTEN_KEEPALIVE int legato_bench_recorded(const BenchRun* run) {
-    return run->state.load() < 0 ? -1 : run->recorded.load(std::memory_order_acquire);
+    return run->thread.state.load() < 0 ? -1 : run->recorded.load(std::memory_order_acquire);
 }
 
 /// [main thread] The per-quantum means (ms per call), `legato_bench_recorded()` of them.

@@ -13,18 +13,13 @@
 #include <vector>
 
 #include "legato/legato.hpp"
+#include "worklet_thread.hpp"
 
 namespace {
 
 constexpr int quantum = 128;  // Web Audio's render quantum
 constexpr int max_channels = 8;
 constexpr int max_params = 8;  // AudioParams "0".."7" on every Legato node
-
-// One per AudioContext: its worklet thread and the processor registered on it.
-struct AudioThread {
-    std::atomic<int> state{0};  // 0 starting, 1 ready, -1 failed
-    alignas(16) std::uint8_t stack[32768];
-};
 
 // One per node: what its process callback needs, allocated before the node exists.
 struct NodeRun {
@@ -41,23 +36,6 @@ struct NodeRun {
     std::uint64_t phase = 0;  // frames since the stream (re)started, modulo hop
     std::uint64_t resets_seen = 0;
 };
-
-void processor_registered(EMSCRIPTEN_WEBAUDIO_T, bool success, void* user) {
-    static_cast<AudioThread*>(user)->state = success ? 1 : -1;
-}
-
-void thread_started(EMSCRIPTEN_WEBAUDIO_T context, bool success, void* user) {
-    if (!success) {
-        static_cast<AudioThread*>(user)->state = -1;
-        return;
-    }
-    static WebAudioParamDescriptor params[max_params];
-    for (auto& param : params)
-        param = {0.0f, -3.4028235e38f, 3.4028235e38f, WEBAUDIO_PARAM_A_RATE};
-    WebAudioWorkletProcessorCreateOptions options{"legato-node", max_params, params};
-    emscripten_create_wasm_audio_worklet_processor_async(context, &options, &processor_registered,
-                                                         user);
-}
 
 // [audio thread] One render quantum: the node's input (silence where it has fewer channels;
 // a mono input feeds every channel) through the handler, into the node's output.
@@ -122,15 +100,20 @@ extern "C" {
 /// [main thread] Starts the audio worklet thread on `context` (emscriptenRegisterAudioObject)
 /// and registers the node's processor; poll legato_audio_state() until it is not 0. Call once
 /// per AudioContext (the browser allows one worklet thread per context).
-EMSCRIPTEN_KEEPALIVE AudioThread* legato_audio_start(EMSCRIPTEN_WEBAUDIO_T context) {
-    auto* thread = new AudioThread;
-    emscripten_start_wasm_audio_worklet_thread_async(context, thread->stack, sizeof thread->stack,
-                                                     &thread_started, thread);
+EMSCRIPTEN_KEEPALIVE legato::web::WorkletThread* legato_audio_start(EMSCRIPTEN_WEBAUDIO_T context) {
+    static WebAudioParamDescriptor params[max_params];
+    for (auto& param : params)
+        param = {0.0f, -3.4028235e38f, 3.4028235e38f, WEBAUDIO_PARAM_A_RATE};
+    auto* thread = new legato::web::WorkletThread;
+    thread->processor = "legato-node";
+    thread->param_count = max_params;
+    thread->params = params;
+    legato::web::start_worklet_thread(context, *thread);
     return thread;
 }
 
 /// [any thread] 1 ready, 0 starting, -1 failed.
-EMSCRIPTEN_KEEPALIVE int legato_audio_state(const AudioThread* thread) {
+EMSCRIPTEN_KEEPALIVE int legato_audio_state(const legato::web::WorkletThread* thread) {
     return thread->state.load();
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "legato/legato.hpp"
+#include "worklet_thread.hpp"
 
 namespace {
 
@@ -31,9 +32,7 @@ struct WorkletRun {
     float output[quantum] = {};
     std::atomic<std::uint64_t> frames{0};
     std::atomic<std::uint64_t> mismatches{0};
-    std::atomic<int> state{0};  // 0 starting, 1 running, -1 failed
-    EMSCRIPTEN_WEBAUDIO_T context = 0;
-    alignas(16) std::uint8_t stack[16384];
+    legato::web::WorkletThread thread;
 };
 
 WorkletRun* run = nullptr;  // one per page, started once
@@ -69,31 +68,6 @@ bool process_quantum(int, const AudioSampleFrame*, int output_count, AudioSample
     return true;  // keep the node alive
 }
 
-void processor_created(EMSCRIPTEN_WEBAUDIO_T context, bool success, void* user) {
-    auto& r = *static_cast<WorkletRun*>(user);
-    if (!success) {
-        r.state = -1;
-        return;
-    }
-    int channels[1] = {1};
-    EmscriptenAudioWorkletNodeCreateOptions options{0, 1, channels};
-    const EMSCRIPTEN_AUDIO_WORKLET_NODE_T node = emscripten_create_wasm_audio_worklet_node(
-        context, "legato-self-check", &options, &process_quantum, user);
-    emscripten_audio_node_connect(node, context, 0, 0);
-    r.state = 1;
-}
-
-void thread_started(EMSCRIPTEN_WEBAUDIO_T context, bool success, void* user) {
-    auto& r = *static_cast<WorkletRun*>(user);
-    if (!success) {
-        r.state = -1;
-        return;
-    }
-    WebAudioWorkletProcessorCreateOptions options{"legato-self-check", 0, nullptr};
-    emscripten_create_wasm_audio_worklet_processor_async(context, &options, &processor_created,
-                                                         user);
-}
-
 }  // namespace
 
 extern "C" {
@@ -110,15 +84,16 @@ EMSCRIPTEN_KEEPALIVE int legato_worklet_self_check(EMSCRIPTEN_WEBAUDIO_T context
     run->handler = handler;
     run->latency = handler->latency();
     run->history.assign(run->latency + quantum, 0.0f);
-    run->context = context;
-    emscripten_start_wasm_audio_worklet_thread_async(context, run->stack, sizeof run->stack,
-                                                     &thread_started, run);
+    run->thread.processor = "legato-self-check";
+    run->thread.output_node = &process_quantum;
+    run->thread.user = run;
+    legato::web::start_worklet_thread(context, run->thread);
     return 0;
 }
 
 /// [any thread] 1 running, 0 starting, -1 failed.
 EMSCRIPTEN_KEEPALIVE int legato_worklet_state() {
-    return run != nullptr ? run->state.load() : 0;
+    return run != nullptr ? run->thread.state.load() : 0;
 }
 /// [any thread] Samples the worklet has processed.
 EMSCRIPTEN_KEEPALIVE double legato_worklet_frames() {

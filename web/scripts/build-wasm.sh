@@ -25,7 +25,7 @@ cmake --build "$BUILD" --target legato_static -j"$(nproc)"
 mkdir -p dist src
 # Memory: sized for the app, not fixed at hundreds of MiB (docs/web.md); the worker pool's
 # threads come from a pool created at start-up (PTHREAD_POOL_SIZE >= worker_threads).
-em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/js_bridge.cpp cpp/cpp_engines.cpp cpp/legato_worklet.cpp cpp/legato_node.cpp cpp/legato_bench.cpp -I"$BUILD/nlohmann-json-include" \
+em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/js_bridge.cpp cpp/cpp_engines.cpp cpp/legato_worklet.cpp cpp/legato_node.cpp cpp/legato_bench.cpp cpp/worklet_thread.cpp -I"$BUILD/nlohmann-json-include" \
     "$BUILD/src/liblegato.a" -o src/legato.mjs \
     -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createLegatoModule \
     -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS -sPTHREAD_POOL_SIZE=4 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
