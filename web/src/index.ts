@@ -39,6 +39,9 @@ export interface HandlerOptions {
   models?: Record<string, ArrayBuffer | Uint8Array>;
 }
 
+/** A request to a JS worker, without its id (ask() adds it). */
+type WorkerAsk = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
 type ConfigObject = Record<string, unknown> & { engines?: unknown; processor?: unknown; inputs?: unknown };
 
 // One JavaScript inference worker and its message round trips.
@@ -60,8 +63,7 @@ class JsWorker {
     };
   }
 
-  ask(request: WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never,
-      transfer: Transferable[] = []): Promise<unknown> {
+  ask(request: WorkerAsk, transfer: Transferable[] = []): Promise<unknown> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -46,7 +46,8 @@ export class LegatoProcessor extends AudioWorkletProcessor {
   protected readonly legato: LegatoProcessorSetup;
   private readonly module: WorkletModule;
   private readonly inputBlock: Float32Array[];
-  private readonly outputBlock: Float32Array[];
+  // outputQuanta[c][k]: quantum k of output channel c's block, made once (no views per quantum).
+  private readonly outputQuanta: Float32Array[][];
   private offset = 0;  // where this quantum sits in the block
 
   constructor(options: { processorOptions?: { legato?: LegatoProcessorSetup } }) {
@@ -63,7 +64,8 @@ export class LegatoProcessor extends AudioWorkletProcessor {
     const views = (at: number, channels: number) => Array.from({ length: channels }, (_, c) =>
       module.HEAPF32.subarray((at >> 2) + c * setup.blockSize, (at >> 2) + (c + 1) * setup.blockSize));
     this.inputBlock = views(setup.input, setup.inputChannels);
-    this.outputBlock = views(setup.output, setup.outputChannels);
+    this.outputQuanta = views(setup.output, setup.outputChannels).map((block) =>
+      Array.from({ length: setup.blockSize / quantum }, (_, k) => block.subarray(k * quantum, (k + 1) * quantum)));
   }
 
   /** [audio thread] Sets parameter input `name` (one value; named in createWorkletNode's
@@ -93,8 +95,8 @@ export class LegatoProcessor extends AudioWorkletProcessor {
                                                  this.legato.output, outputChannels, blockSize, blockSize);
     // The block just processed plays from its first quantum on; before the first block, silence.
     const play = (this.offset + quantum) % blockSize;
-    output.forEach((channel, c) =>
-      channel.set(this.outputBlock[Math.min(c, outputChannels - 1)].subarray(play, play + quantum)));
+    for (let c = 0; c < output.length; ++c)  // a loop: no closure or view per quantum
+      output[c].set(this.outputQuanta[Math.min(c, outputChannels - 1)][play / quantum]);
     this.offset = play;
   }
 

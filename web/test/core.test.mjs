@@ -2,6 +2,7 @@
 // WebAssembly, its worker pool as pthreads on one shared memory, driven through the package.
 import { Legato } from "../dist/index.js";
 import { nodeTests } from "./node.test.mjs";
+import { heapGrowth } from "./util.mjs";
 import { engineTests } from "./engines.test.mjs";
 import { lateTests } from "./late.test.mjs";
 import { paramTests } from "./param.test.mjs";
@@ -89,15 +90,11 @@ try {
 
   // 200 create/prepare/dispose cycles leave the heap where it was (after a first cycle, which
   // creates the shared Context's worker pool).
-  const cycle = async () => {
+  const growth = await heapGrowth(legato, async () => {
     const handler = await legato.createHandler(bypass(128));
     handler.prepare(48000, 128, { offline: true });
     handler.dispose();
-  };
-  await cycle();
-  const before = legato.heapInUse();
-  for (let k = 0; k < 200; ++k) await cycle();
-  const growth = legato.heapInUse() - before;
+  });
   check("200 create/prepare/dispose cycles leave the heap at its baseline", growth <= 4096,
         `${growth} bytes more in use`);
   // The real-time path in a real AudioContext: process() on the audio worklet thread every

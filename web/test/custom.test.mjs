@@ -2,14 +2,10 @@
 // AudioParam, a multi-tensor model (the project's gain model on ONNX Runtime Web: audio and a
 // parameter tensor in, audio and a value out) and a custom block size of 512: every output
 // sample must be 0.75 x input, delayed by the node's latency (the handler's + 512 - 128).
-import { playThrough } from "./util.mjs";
+import { onnxRuntimeWebConfig, playThrough } from "./util.mjs";
 
 export async function customTests(legato, check) {
-  const config = await (await fetch("/repo/models/gain.json")).json();
-  config.engines = [{ engine: "onnxruntime-web", model: "/repo/models/gain.onnx" }];
-  config.max_inference_time_ms = 4;
-  config.context = { worker_threads: 1 };
-  const handler = await legato.createHandler(config);
+  const handler = await legato.createHandler(await onnxRuntimeWebConfig("gain"));
   handler.prepare(48000, 512);
   const context = new AudioContext({ sampleRate: 48000 });
   await legato.startWorklet(context);

@@ -1,6 +1,6 @@
 // JavaScript engines, ONNX Runtime Web and JavaScript pre/post-processing on the inference
 // workers, through the package; every output compared sample by sample.
-import { offlineRun, noise, npy } from "./util.mjs";
+import { heapGrowth, offlineRun, noise, npy, onnxRuntimeWebConfig } from "./util.mjs";
 
 const mono = (engines, hop, extra = {}) => ({
   name: "web-test", engines,
@@ -122,15 +122,11 @@ export async function engineTests(legato, check) {
 
   // 200 create/prepare/dispose cycles with a JavaScript engine return the heap to its baseline.
   {
-    const cycle = async () => {
+    const growth = await heapGrowth(legato, async () => {
       const handler = await legato.createHandler(mono([js("gain", "Gain")], 128));
       handler.prepare(48000, 128, { offline: true });
       handler.dispose();
-    };
-    await cycle();
-    const before = legato.heapInUse();
-    for (let k = 0; k < 200; ++k) await cycle();
-    const growth = legato.heapInUse() - before;
+    });
     check("200 JavaScript-engine handler cycles leave the heap at its baseline", growth <= 4096,
           `${growth} bytes more in use`);
   }
@@ -162,10 +158,7 @@ export async function engineTests(legato, check) {
 async function onnxRuntimeWebTests(legato, check) {
   const stream = await npy("/repo/models/stream_mono.npy");
   for (const name of ["cnn_past", "lstm_state"]) {
-    const config = await (await fetch(`/repo/models/${name}.json`)).json();
-    config.engines = [{ engine: "onnxruntime-web", model: `/repo/models/${name}.onnx` }];
-    config.max_inference_time_ms = 4;
-    const handler = await legato.createHandler(config);
+    const handler = await legato.createHandler(await onnxRuntimeWebConfig(name));
     handler.prepare(48000, 128, { offline: true });
     const reference = await npy(`/repo/models/${name}.out.npy`);
     const output = offlineRun(handler, stream.data, 128);

@@ -2,7 +2,7 @@
 // never waits; the rendering is suspended until the inferences are in). Every sample exact,
 // nothing late, whatever the machine's speed.
 import { renderOffline } from "../dist/index.js";
-import { noise, npy } from "./util.mjs";
+import { noise, npy, onnxRuntimeWebConfig } from "./util.mjs";
 
 async function render(legato, handler, input) {
   const context = new OfflineAudioContext(1, input.length, 48000);
@@ -69,11 +69,7 @@ export async function offlineTests(legato, check) {
   }
   // The project's cnn_past on ONNX Runtime Web, against the reference the native engines match.
   {
-    const config = await (await fetch("/repo/models/cnn_past.json")).json();
-    config.engines = [{ engine: "onnxruntime-web", model: "/repo/models/cnn_past.onnx" }];
-    config.max_inference_time_ms = 4;
-    config.context = { worker_threads: 1 };
-    const handler = await legato.createHandler(config);
+    const handler = await legato.createHandler(await onnxRuntimeWebConfig("cnn_past"));
     handler.prepare(48000, 128);
     const stream = await npy("/repo/models/stream_mono.npy");
     const reference = await npy("/repo/models/cnn_past.out.npy");

@@ -3,14 +3,10 @@
 // AudioParam drives "gain". The param starts at the config's default (0.5) and steps at three times; each inference must use the value
 // the param has at the last sample of its hop (so a step takes effect from the start of the
 // hop it falls in), and every output sample must be gain x input, delayed by latency().
-import { playThrough } from "./util.mjs";
+import { onnxRuntimeWebConfig, playThrough } from "./util.mjs";
 
 export async function paramTests(legato, check) {
-  const config = await (await fetch("/repo/models/gain.json")).json();
-  config.engines = [{ engine: "onnxruntime-web", model: "/repo/models/gain.onnx" }];
-  config.max_inference_time_ms = 4;
-  config.context = { worker_threads: 1 };
-  const handler = await legato.createHandler(config);
+  const handler = await legato.createHandler(await onnxRuntimeWebConfig("gain"));
   handler.prepare(48000, 128, { latency: 2048 });
   const latency = handler.latency;
   const context = new AudioContext({ sampleRate: 48000 });

@@ -70,3 +70,22 @@ export async function playThrough(context, legatoNode, seconds, onStart = () => 
   const gaps = seen.length - seen.reduce((a, b) => a + b, 0);
   return { source: sourceData, output, length, first, gaps, recorded: (f) => seen[f >> 7] === 1 };
 }
+
+/** Heap growth (bytes) over `count` calls of `cycle` (async: create, prepare, dispose), after one
+ *  first call that may create shared things (the process-wide Context's pool). */
+export async function heapGrowth(legato, cycle, count = 200) {
+  await cycle();
+  const before = legato.heapInUse();
+  for (let k = 0; k < count; ++k) await cycle();
+  return legato.heapInUse() - before;
+}
+
+/** One of the project's model configs (models/NAME.json) on ONNX Runtime Web, one pool thread,
+ *  an inference bound of 4 ms. */
+export async function onnxRuntimeWebConfig(name) {
+  const config = await (await fetch(`/repo/models/${name}.json`)).json();
+  config.engines = [{ engine: "onnxruntime-web", model: `/repo/models/${name}.onnx` }];
+  config.max_inference_time_ms = 4;
+  config.context = { worker_threads: 1 };
+  return config;
+}
