@@ -336,6 +336,9 @@ TEST(TimerWakeStrategy, WorkerAsleepAfterIdleTimeoutIsWokenByTheNextHop) {
     InferenceHandler handler(make_config(backend, 64), Context::create(pool));
     HostConfig host;
     host.max_block_size = 64;
+    // A generous latency: a wake-up slower than the default 64-sample deadline (a busy VM)
+    // would have the request expired unrun, which this test would mistake for a lost wake-up.
+    host.latency_override = 48000;
     handler.prepare(host);
 
     std::vector<float> input(64, 0.5f), output(64);
