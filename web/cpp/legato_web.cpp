@@ -3,12 +3,14 @@
 // thrown across the boundary. Thread contracts as in legato/inference_handler.hpp.
 
 #include <emscripten/emscripten.h>
+#include <emscripten/heap.h>
 #include <malloc.h>
 
 #include <algorithm>
 #include <cstring>
 #include <span>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,17 @@
 namespace {
 
 thread_local std::string last_error;  // per calling thread (main thread for setup)
+
+// An exception as the message the package throws. Running out of heap (a bad_alloc, or the
+// core's own "out of memory" error) names the fix: the memory never grows, its size is chosen
+// at Legato.load() (docs/web.md "Memory").
+std::string describe(const std::exception& e) {
+    const std::string what = dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what();
+    if (what.find("out of memory") == std::string::npos) return what;
+    return what + " (the module's " + std::to_string(emscripten_get_heap_size() >> 20) +
+           " MiB heap, " + std::to_string(mallinfo().uordblks >> 20) +
+           " MiB in use: load with a larger Legato.load({ memoryMiB }))";
+}
 
 struct WebContext {
     std::shared_ptr<legato::Context> context;
@@ -113,7 +126,7 @@ EMSCRIPTEN_KEEPALIVE WebHandler* legato_handler_create(const char* json, WebCont
         last_error.clear();
         return web.release();
     } catch (const std::exception& e) {
-        last_error = e.what();
+        last_error = describe(e);
         return nullptr;
     }
 }
@@ -130,7 +143,7 @@ EMSCRIPTEN_KEEPALIVE WebContext* legato_context_create(int workers) {
         config.worker_threads = static_cast<std::size_t>(workers);
         return new WebContext{legato::Context::create(config)};
     } catch (const std::exception& e) {
-        last_error = e.what();
+        last_error = describe(e);
         return nullptr;
     }
 }
@@ -163,7 +176,7 @@ EMSCRIPTEN_KEEPALIVE int legato_handler_prepare(WebHandler* web, double sample_r
         last_error.clear();
         return 0;
     } catch (const std::exception& e) {
-        last_error = e.what();
+        last_error = describe(e);
         return -1;
     }
 }
@@ -281,7 +294,7 @@ EMSCRIPTEN_KEEPALIVE int legato_js_register_worker(void* box) {
     try {
         return legato::web::register_worker(static_cast<legato::web::mailbox::Mailbox*>(box));
     } catch (const std::exception& e) {
-        last_error = e.what();
+        last_error = describe(e);
         return -1;
     }
 }

@@ -1,6 +1,6 @@
 // InferenceHandler: a Legato handler in the module's memory (legato/inference_handler.hpp).
 
-import { type LegatoModule, disposeSymbol, lastError, neverDisposed } from "./module.js";
+import { type LegatoModule, allocate, disposeSymbol, lastError, newString, neverDisposed } from "./module.js";
 
 /** What a handler has done so far (legato/statistics.hpp). */
 export interface Statistics {
@@ -60,7 +60,7 @@ export class InferenceHandler {
     const needed = Math.max(channels.inputs, channels.outputs, 1) * maxBlock;
     if (needed > this.capacity) {
       if (this.buffers !== 0) m._free(this.buffers);
-      this.buffers = m._malloc(2 * needed * 4);
+      this.buffers = allocate(m, 2 * needed * 4);
       this.capacity = needed;
     }
   }
@@ -101,15 +101,16 @@ export class InferenceHandler {
   setParameter(name: string, values: number | ArrayLike<number>): void {
     const m = this.m;
     const list = typeof values === "number" ? [values] : values;
-    const text = m.stringToNewUTF8(name);
-    const data = m._malloc(Math.max(list.length, 1) * 4);
+    const text = newString(m, name);
+    let data = 0;
     try {
+      data = allocate(m, Math.max(list.length, 1) * 4);
       m.HEAPF32.set(list, data >> 2);
       if (m._legato_handler_set_parameter(this.live(), text, data, list.length) !== 0)
         throw new Error(`legato: no parameter input "${name}" with ${list.length} value(s)`);
     } finally {
       m._free(text);
-      m._free(data);
+      if (data !== 0) m._free(data);
     }
   }
 
@@ -122,7 +123,7 @@ export class InferenceHandler {
   /** [any thread] What the handler has done so far. */
   statistics(): Statistics {
     const m = this.m;
-    const out = m._malloc(statisticsFields.length * 8);
+    const out = allocate(m, statisticsFields.length * 8);
     try {
       m._legato_handler_statistics(this.live(), out);
       const values = m.HEAPF64.subarray(out >> 3, (out >> 3) + statisticsFields.length);

@@ -9,7 +9,7 @@
 import createLegatoModule from "./legato.mjs";
 import { InferenceHandler } from "./handler.js";
 import { Field, mailboxBytes } from "./mailbox.js";
-import { type LegatoModule, disposeSymbol, lastError, neverDisposed } from "./module.js";
+import { type LegatoModule, allocate, disposeSymbol, lastError, newString, neverDisposed } from "./module.js";
 import { LegatoNode } from "./node.js";
 import type { WorkerRequest } from "./inference-worker.js";
 
@@ -26,6 +26,9 @@ export interface LoadOptions {
   /** URL of onnxruntime-web's `ort.wasm.min.mjs` (its .wasm beside it), for the
    *  "onnxruntime-web" engine. Default: next to this package in node_modules. */
   onnxRuntimeUrl?: string | URL;
+  /** Size of the module's shared memory in MiB, 16 to 2048 (default 32). It is fixed for the
+   *  module's life: it never grows (docs/web.md "Memory" says how to size it). */
+  memoryMiB?: number;
 }
 
 /** Options of createHandler(). */
@@ -120,7 +123,14 @@ export class Legato {
       throw new Error(
         "legato: the page is not cross-origin isolated: serve it with the headers " +
           "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
-    const m = (await createLegatoModule()) as LegatoModule;
+    const memoryMiB = options.memoryMiB ?? 32;
+    if (!Number.isInteger(memoryMiB) || memoryMiB < 16 || memoryMiB > 2048)
+      throw new Error(`legato: load: memoryMiB must be a whole number of MiB from 16 to 2048, got ${memoryMiB}`);
+    // Maximum == initial: a shared memory that grew would leave every view made over it (the
+    // workers' tensors, the worklet's buffers) short of the new part.
+    const pages = memoryMiB * 16;
+    const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const m = (await createLegatoModule({ wasmMemory })) as LegatoModule;
     if (m._legato_js_mailbox_bytes() !== mailboxBytes)
       throw new Error(`legato: mailbox layout mismatch (${m._legato_js_mailbox_bytes()} bytes in ` +
                       `the module, ${mailboxBytes} in the package): rebuild both`);
@@ -129,7 +139,7 @@ export class Legato {
       const worker = new JsWorker(new Worker(new URL("./inference-worker.js", import.meta.url),
                                              { type: "module", name: `legato-inference-${k}` }));
       // 64-byte aligned, for the life of the module (the workers are never re-registered).
-      const box = (m._malloc(mailboxBytes + 64) + 63) & ~63;
+      const box = (allocate(m, mailboxBytes + 64) + 63) & ~63;
       m.HEAPU8.fill(0, box, box + mailboxBytes);
       await worker.ask({ kind: "start", buffer: m.HEAPU8.buffer as SharedArrayBuffer, box });
       if (m._legato_js_register_worker(box + Field.state) < 0) throw lastError(m);
@@ -138,6 +148,11 @@ export class Legato {
     const ort = options.onnxRuntimeUrl ??
       new URL("../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs", import.meta.url);
     return new Legato(m, workers, String(ort));
+  }
+
+  /** [any thread] Size of the module's memory in bytes (chosen at load(), fixed). */
+  get memoryBytes(): number {
+    return this.module.HEAPU8.buffer.byteLength;
   }
 
   /** [any thread] Bytes of the module's heap in use (for leak checks and memory sizing). */
@@ -172,7 +187,7 @@ export class Legato {
       const text = parsed ? JSON.stringify(await this.loadJsParts(parsed, options, ids, (n) => { names = n; }))
                           : String(config);
       const m = this.module;
-      const pointer = m.stringToNewUTF8(text);
+      const pointer = newString(m, text);
       const handle = m._legato_handler_create(pointer, options.context?.nativeHandle ?? 0);
       m._free(pointer);
       if (handle === 0) throw lastError(m);
@@ -336,20 +351,25 @@ export class Legato {
       if (!handler.parameterDefaults.has(name))
         throw new Error(`legato: createWorkletNode: "${name}" is not a parameter input of the handler`);
     const pointers: number[] = [];
-    const allocate = (bytes: number) => { const p = m._malloc(bytes); pointers.push(p); m.HEAPU8.fill(0, p, p + bytes); return p; };
-    const setup = {
-      handler: handler.webHandle,
-      input: allocate(inputChannels * blockSize * 4),
-      output: allocate(outputChannels * blockSize * 4),
-      inputChannels, outputChannels, blockSize,
-      parameters: (options.parameters ?? []).map((name) => {
-        const namePointer = m.stringToNewUTF8(name);
-        pointers.push(namePointer);
-        return { name, namePointer, valuePointer: allocate(4) };
-      }),
+    const zeroed = (bytes: number) => {
+      const p = allocate(m, bytes);
+      pointers.push(p);
+      m.HEAPU8.fill(0, p, p + bytes);
+      return p;
     };
     const free = () => pointers.forEach((p) => m._free(p));
     try {
+      const setup = {
+        handler: handler.webHandle,
+        input: zeroed(inputChannels * blockSize * 4),
+        output: zeroed(outputChannels * blockSize * 4),
+        inputChannels, outputChannels, blockSize,
+        parameters: (options.parameters ?? []).map((name) => {
+          const namePointer = newString(m, name);
+          pointers.push(namePointer);
+          return { name, namePointer, valuePointer: zeroed(4) };
+        }),
+      };
       const nodeOptions = options.nodeOptions ?? {};
       const node = new AudioWorkletNode(context, processorName, {
         numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [outputChannels], ...nodeOptions,
@@ -393,8 +413,13 @@ export class Legato {
     const inputChannels = options.inputChannels ?? options.channels ?? channels.inputs;
     const outputChannels = options.outputChannels ?? options.channels ?? channels.outputs;
     const contextHandle = await this.startWorklet(context);
-    const runOut = m._malloc(4);
-    const names = m.stringToNewUTF8(parameters.join("\n"));
+    const runOut = allocate(m, 4);
+    let names = 0;
+    try {
+      names = newString(m, parameters.join("\n"));
+    } finally {
+      if (names === 0) m._free(runOut);
+    }
     const nodeHandle = m._legato_node_create(contextHandle, handler.nativeHandle, inputChannels,
                                              outputChannels, names, runOut);
     const run = m.HEAPU32[runOut >> 2];

@@ -58,3 +58,26 @@ export const neverDisposed = new FinalizationRegistry<string>((what) => {
 export function lastError(m: LegatoModule): Error {
   return new Error(m.UTF8ToString(m._legato_last_error()));
 }
+
+/** [main thread] `bytes` of the module's heap (free with `_free`); throws an Error when the heap
+ *  is full: it never grows, its size is chosen at Legato.load(). @internal */
+export function allocate(m: LegatoModule, bytes: number): number {
+  const pointer = m._malloc(bytes);
+  if (pointer === 0) throw outOfMemory(m, bytes);
+  return pointer;
+}
+
+/** [main thread] `text` as a NUL-terminated UTF-8 string on the heap (free with `_free`);
+ *  throws like allocate() when the heap is full. @internal */
+export function newString(m: LegatoModule, text: string): number {
+  const pointer = m.stringToNewUTF8(text);
+  if (pointer === 0) throw outOfMemory(m, text.length * 3 + 1);
+  return pointer;
+}
+
+function outOfMemory(m: LegatoModule, bytes: number): Error {
+  const mib = (n: number) => Math.round(n / 1048576);
+  return new Error(`out of memory: the module's ${mib(m.HEAPU8.buffer.byteLength)} MiB heap ` +
+                   `cannot hold ${bytes} more bytes (${mib(m._legato_heap_in_use())} MiB in use); ` +
+                   "load with a larger Legato.load({ memoryMiB })");
+}
