@@ -35,15 +35,17 @@ Mailbox& worker(int index) {
 }
 
 // [pool thread or setup thread] Takes the mailbox for one call; another C++ thread may be using
-// it (two instances on one JS worker), then this waits its turn. On the main thread emscripten
-// turns the futex wait into a spin (the browser forbids blocking there).
+// it (two instances on one JS worker), then this waits its turn, on `turn`, not on `state`:
+// the JS worker sleeps on `state`, and giving the mailbox back must not wake it for nothing.
+// On the main thread emscripten turns the futex wait into a spin (the browser forbids blocking).
 void claim(Mailbox& box) {
-    auto& state = box.state;
     while (true) {
+        const std::int32_t turn = box.turn.load(std::memory_order_acquire);
         std::int32_t expected = mailbox::free;
-        if (state.compare_exchange_strong(expected, mailbox::claimed, std::memory_order_acquire))
+        if (box.state.compare_exchange_strong(expected, mailbox::claimed, std::memory_order_acquire))
             return;
-        emscripten_futex_wait(&box.state, static_cast<std::uint32_t>(expected), 1.0);
+        // Given back after `turn` was read: the value moved on, so this does not sleep.
+        emscripten_futex_wait(&box.turn, static_cast<std::uint32_t>(turn), 1.0);
     }
 }
 
@@ -52,7 +54,7 @@ void claim(Mailbox& box) {
 std::string call(Mailbox& box) {
     auto& state = box.state;
     state.store(mailbox::posted, std::memory_order_release);
-    emscripten_futex_wake(&box.state, INT32_MAX);  // the JS worker's Atomics.waitAsync
+    emscripten_futex_wake(&box.state, INT32_MAX);  // the JS worker, asleep on `state`
     std::int32_t now = mailbox::posted;
     while ((now = state.load(std::memory_order_acquire)) == mailbox::posted)
         emscripten_futex_wait(&box.state, mailbox::posted, 100.0);
@@ -60,7 +62,8 @@ std::string call(Mailbox& box) {
     if (now == mailbox::failed)
         error.assign(box.error, strnlen(box.error, mailbox::error_bytes));
     state.store(mailbox::free, std::memory_order_release);
-    emscripten_futex_wake(&box.state, INT32_MAX);  // another claimant
+    box.turn.fetch_add(1, std::memory_order_release);
+    emscripten_futex_wake(&box.turn, INT32_MAX);  // another claimant
     return error.empty() && now == mailbox::failed ? "failed without a message" : error;
 }
 

@@ -6,9 +6,10 @@
 // The core's worker pool schedules as natively (earliest deadline first across handlers); the
 // pool thread that picks a request for a JavaScript engine posts it to the mailbox of the JS
 // worker that owns the model instance and waits on the mailbox word (a futex wait on a pool
-// thread, never on the audio thread). The JS worker sleeps in Atomics.waitAsync on that word, so
-// its event loop stays free and the engine's process() may be async (ONNX Runtime Web's
-// session.run is). Tensors are views over the shared heap: no per-sample copies.
+// thread, never on the audio thread). The JS worker sleeps on that word (Atomics.wait, or
+// Atomics.waitAsync with workerWait "async"), and its event loop runs during every call, so the
+// engine's process() may be async (ONNX Runtime Web's session.run is). Tensors are views over
+// the shared heap: no per-sample copies.
 
 #include <atomic>
 #include <cstddef>
@@ -53,11 +54,14 @@ struct alignas(64) Mailbox {
     std::int32_t count_b;
     std::int32_t instance_index;
     double hop_index;
-    std::int32_t reserved[6];
+    std::int32_t bell;               // JS only: control messages the main thread has posted
+    std::atomic<std::int32_t> turn;  // C++ only: bumped when the mailbox is given back
+    std::int32_t reserved[4];
     View a[max_views];  // create: inputs; pre: windows; post: output tensors
     View b[max_views];  // create: outputs; pre: input tensors; post: hops
     char error[error_bytes];
 };
+static_assert(offsetof(Mailbox, bell) == 40);
 static_assert(offsetof(Mailbox, a) == 64);
 static_assert(offsetof(Mailbox, b) == 64 + 36 * max_views);
 static_assert(offsetof(Mailbox, error) == 64 + 72 * max_views);

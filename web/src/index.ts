@@ -11,12 +11,13 @@ import { InferenceHandler } from "./handler.js";
 import { Field, mailboxBytes } from "./mailbox.js";
 import { type LegatoModule, allocate, disposeSymbol, lastError, newString, neverDisposed } from "./module.js";
 import { LegatoNode } from "./node.js";
-import type { WorkerRequest } from "./inference-worker.js";
+import type { WorkerRequest, WorkerWait } from "./inference-worker.js";
 
 export { InferenceHandler, type Statistics } from "./handler.js";
 export { LegatoNode, type HandlerView } from "./node.js";
 export { renderOffline } from "./offline.js";
 export type { EngineSetup, InputWindows, JsEngine, JsProcessor, OutputHops, Tensor } from "./engine.js";
+export type { WorkerWait } from "./inference-worker.js";
 
 /** Options of Legato.load(). */
 export interface LoadOptions {
@@ -26,6 +27,11 @@ export interface LoadOptions {
   /** URL of onnxruntime-web's `ort.wasm.min.mjs` (its .wasm beside it), for the
    *  "onnxruntime-web" engine. Default: next to this package in node_modules. */
   onnxRuntimeUrl?: string | URL;
+  /** How JavaScript inference workers sleep between calls: "blocking" (default; Atomics.wait,
+   *  the fastest wake-up: the worker's own timers and fetches wait while it is idle, for at
+   *  most 10 ms) or "async" (Atomics.waitAsync: its event loop never blocks, each call costs
+   *  about 15 µs more). docs/web.md "Threads". */
+  workerWait?: WorkerWait;
   /** Size of the module's shared memory in MiB, 16 to 2048 (default 32). It is fixed for the
    *  module's life: it never grows (docs/web.md "Memory" says how to size it). */
   memoryMiB?: number;
@@ -50,6 +56,8 @@ type ConfigObject = Record<string, unknown> & { engines?: unknown; processor?: u
 // One JavaScript inference worker and its message round trips.
 class JsWorker {
   private next = 1;
+  private i32?: Int32Array;
+  private box = 0;
   private readonly pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(readonly worker: Worker) {
@@ -71,7 +79,21 @@ class JsWorker {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...request, id }, transfer);
+      this.ring();
     });
+  }
+
+  /** [main thread] From now on, every message also rings the mailbox's bell (a worker blocked
+   *  in Atomics.wait between calls then lets it in at once). */
+  attach(buffer: SharedArrayBuffer, box: number): void {
+    this.i32 = new Int32Array(buffer);
+    this.box = box;
+  }
+
+  private ring(): void {
+    if (!this.i32) return;
+    Atomics.add(this.i32, (this.box + Field.bell) >> 2, 1);
+    Atomics.notify(this.i32, (this.box + Field.state) >> 2);
   }
 }
 
@@ -123,6 +145,9 @@ export class Legato {
       throw new Error(
         "legato: the page is not cross-origin isolated: serve it with the headers " +
           "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
+    const workerWait = options.workerWait ?? "blocking";
+    if (workerWait !== "blocking" && workerWait !== "async")
+      throw new Error(`legato: load: workerWait must be "blocking" or "async", got ${String(workerWait)}`);
     const memoryMiB = options.memoryMiB ?? 32;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 16 || memoryMiB > 2048)
       throw new Error(`legato: load: memoryMiB must be a whole number of MiB from 16 to 2048, got ${memoryMiB}`);
@@ -141,7 +166,9 @@ export class Legato {
       // 64-byte aligned, for the life of the module (the workers are never re-registered).
       const box = (allocate(m, mailboxBytes + 64) + 63) & ~63;
       m.HEAPU8.fill(0, box, box + mailboxBytes);
-      await worker.ask({ kind: "start", buffer: m.HEAPU8.buffer as SharedArrayBuffer, box });
+      const buffer = m.HEAPU8.buffer as SharedArrayBuffer;
+      await worker.ask({ kind: "start", buffer, box, wait: workerWait });
+      worker.attach(buffer, box);
       if (m._legato_js_register_worker(box + Field.state) < 0) throw lastError(m);
       workers.push(worker);
     }
@@ -283,10 +310,12 @@ export class Legato {
 
   /** [main thread] Benchmark support (npm run bench): runs an engine class directly on
    *  JavaScript worker 0, without Legato, on private tensors of the given shapes; returns each
-   *  run's time in ms. The "onnxruntime-web" kind takes `options.model` (URL or bytes). */
+   *  run's time in ms, sleeping `gapMs` before each (0: back to back). The "onnxruntime-web"
+   *  kind takes `options.model` (URL or bytes). */
   async benchEngineDirect(engine: { kind: "js" | "onnxruntime-web"; module?: string; export?: string;
                                     options?: Record<string, unknown> },
-                          inputs: number[][], outputs: number[][], runs: number): Promise<number[]> {
+                          inputs: number[][], outputs: number[][], runs: number,
+                          gapMs = 0): Promise<number[]> {
     if (this.jsWorkers.length === 0) throw new Error("legato: benchEngineDirect needs a JavaScript worker");
     const base = String(globalThis.location?.href ?? "");
     const ort = engine.kind === "onnxruntime-web";
@@ -296,7 +325,7 @@ export class Legato {
       if (typeof options.model === "string") options.model = new URL(options.model, base).href;
     }
     return (await this.jsWorkers[0].ask({
-      kind: "bench", runs, inputs, outputs, options,
+      kind: "bench", runs, gapMs, inputs, outputs, options,
       module: ort ? new URL("./onnxruntime-web.js", import.meta.url).href : new URL(String(engine.module), base).href,
       exportName: ort ? "OnnxRuntimeWebEngine" : engine.export ?? "default",
     })) as number[];

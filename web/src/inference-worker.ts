@@ -1,22 +1,28 @@
 // A JavaScript inference worker (a module Web Worker the package starts): runs JavaScript
 // engines and pre/post-processors for the C++ pool threads that post to its mailbox in the
-// shared memory. It sleeps in Atomics.waitAsync on the mailbox word, so its event loop stays
-// free (engines may be async; module loading goes on between calls). It never instantiates the
-// WebAssembly module: it only needs the memory.
+// shared memory. Between calls it sleeps on the mailbox word: blocking in Atomics.wait by
+// default (the fastest wake-up), letting its event loop run whenever the main thread rings the
+// bell, every `idleSliceMs` and during every call (async engines); or, with `wait: "async"`,
+// in Atomics.waitAsync, so its event loop never blocks (docs/web.md "Threads"). It never
+// instantiates the WebAssembly module: it only needs the memory.
 
 import type { EngineSetup, InputWindows, JsEngine, JsProcessor, OutputHops, Tensor } from "./engine.js";
 import { Field, Op, State, errorBytes, readViews } from "./mailbox.js";
 
 /** Messages from the main thread (each answered with {id, error?}). */
 export type WorkerRequest =
-  | { kind: "start"; id: number; buffer: SharedArrayBuffer; box: number }
+  | { kind: "start"; id: number; buffer: SharedArrayBuffer; box: number; wait: WorkerWait }
   | { kind: "engine"; id: number; engine: number; module: string; exportName: string;
       options: Record<string, unknown>; inputNames: string[]; outputNames: string[] }
   | { kind: "processor"; id: number; processor: number; module: string; exportName: string;
       options: Record<string, unknown> }
   | { kind: "forget"; id: number; engine: number }
   | { kind: "bench"; id: number; module: string; exportName: string;
-      options: Record<string, unknown>; inputs: number[][]; outputs: number[][]; runs: number };
+      options: Record<string, unknown>; inputs: number[][]; outputs: number[][]; runs: number;
+      gapMs: number };
+
+/** How a JavaScript inference worker sleeps between calls (Legato.load({ workerWait })). */
+export type WorkerWait = "blocking" | "async";
 
 type EngineClass = new (options: Record<string, unknown>) => JsEngine;
 type ProcessorClass = new (options: Record<string, unknown>) => JsProcessor;
@@ -33,6 +39,12 @@ let buffer: SharedArrayBuffer;
 let box = 0;
 let i32: Int32Array;
 let f64: Float64Array;
+let wait: WorkerWait = "blocking";
+let received = 0;    // control messages delivered to onmessage
+let inProgress = 0;  // control messages still being handled (module loads, engine set-up)
+// Blocking while idle holds back the worker's own tasks (an engine's timers, fetches) for at
+// most this long: the loop then lets the event loop run once.
+const idleSliceMs = 10;
 
 async function load(module: string, exportName: string): Promise<unknown> {
   const loaded = (await import(module)) as Record<string, unknown>;
@@ -44,12 +56,15 @@ async function load(module: string, exportName: string): Promise<unknown> {
 
 self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const request = event.data;
+  if (request.kind !== "start") ++received;  // the bell rings for every message after "start"
+  ++inProgress;
   try {
     if (request.kind === "start") {
       buffer = request.buffer;
       box = request.box;
       i32 = new Int32Array(buffer);
       f64 = new Float64Array(buffer);
+      wait = request.wait;
       void serve();
     } else if (request.kind === "engine") {
       engines.set(request.engine, {
@@ -71,8 +86,19 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     postMessage({ id: request.id });
   } catch (e) {
     postMessage({ id: request.id, error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    --inProgress;
   }
 };
+
+// One turn of the event loop (a message task: no timer clamping).
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(0);
+  });
+}
 
 const header = (field: number) => i32[(box + field) >> 2];
 
@@ -82,8 +108,16 @@ async function serve(): Promise<void> {
   for (;;) {
     const state = Atomics.load(i32, at);
     if (state !== State.posted) {
-      const waited = Atomics.waitAsync(i32, at, state);
-      if (waited.async) await waited.value;
+      if (wait === "async" || inProgress > 0) {
+        // Control work (module loads, set-up) needs the event loop: wait without blocking it,
+        // and look again after a slice in case that work has finished.
+        const waited = Atomics.waitAsync(i32, at, state, wait === "async" ? Infinity : 1);
+        if (waited.async) await waited.value;
+      } else if (Atomics.load(i32, (box + Field.bell) >> 2) !== received) {
+        await yieldToEventLoop();  // the main thread posted a message: let it in
+      } else if (Atomics.wait(i32, at, state, idleSliceMs) === "timed-out") {
+        await yieldToEventLoop();
+      }
       continue;
     }
     let answer: number = State.done;
@@ -188,7 +222,10 @@ async function benchDirect(request: Extract<WorkerRequest, { kind: "bench" }>): 
   const ins = inputs.map((t) => t.data);
   const outs = outputs.map((t) => t.data);
   const times: number[] = [];
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   for (let r = 0; r < request.runs; ++r) {
+    // Paced like a real-time stream: the thread sleeps between runs, as a worker does.
+    if (request.gapMs > 0) Atomics.wait(sleeper, 0, 0, request.gapMs);
     const start = performance.now();
     await engine.process(ins, outs);
     times.push(performance.now() - start);

@@ -13,7 +13,12 @@ export const mailboxBytes = 64 + 2 * maxViews * viewBytes + errorBytes;
 /** Byte offsets of the header fields. */
 export const Field = {
   state: 0, op: 4, engine: 8, instance: 12, flags: 16, countA: 20, countB: 24,
-  instanceIndex: 28, hopIndex: 32, viewsA: 64, viewsB: 64 + maxViews * viewBytes,
+  instanceIndex: 28, hopIndex: 32,
+  // JavaScript only (the C++ side never touches it): control messages the main thread has
+  // posted to the worker, so a worker blocked in Atomics.wait knows to let them in.
+  bell: 40,
+  // 44: `turn`, C++ only (claimants of the mailbox wait on it).
+  viewsA: 64, viewsB: 64 + maxViews * viewBytes,
   error: 64 + 2 * maxViews * viewBytes,
 } as const;
 

@@ -29,7 +29,7 @@ async function runPage(path) {
 }
 try {
   await runPage("/test/page.html");
-  await runPage("/test/memory.html");
+  await runPage("/test/load.html");
   await runPage("/plain/test/isolation.html");
   // The demo page (demo/), driven like a user: start, switch engine, screenshot.
   const demo = await demoTest(browser, base);

@@ -1,6 +1,7 @@
-// The module's memory: sized by the app at Legato.load(), fixed for the module's life, and a
-// full heap is a clear Error naming the option (never a crash). Its own page: each load()
-// instantiates a module of its own.
+// Legato.load() options, on a page of their own (each load() instantiates a module of its
+// own). memoryMiB: the module's memory is sized by the app, fixed for the module's life, and a
+// full heap is a clear Error naming the option (never a crash). workerWait: both ways a
+// JavaScript inference worker sleeps run a JavaScript engine exactly.
 import { Legato } from "../dist/index.js";
 
 const results = [];
@@ -80,7 +81,40 @@ try {
     check("with 128 MiB the same 1M-frame handler prepares", message === "prepared", message);
     handler.dispose();
   }
+
+  const message = await refused({ workerWait: "spin", jsWorkers: 1 });
+  check("workerWait \"spin\" is refused naming the option", /workerWait must be "blocking" or "async"/.test(message), message);
+  for (const workerWait of ["blocking", "async"]) {
+    const legato = await Legato.load({ jsWorkers: 1, workerWait, memoryMiB: 16 });
+    const handler = await legato.createHandler({
+      ...bypass, engines: [{ engine: "js", name: "gain", module: new URL("./engines/gain.js", import.meta.url).href, export: "Gain" }],
+    }, { context: legato.createContext({ workers: 1 }) });
+    handler.prepare(48000, 100, { offline: true });
+    const input = new Float32Array(100 * 200).map((_, n) => Math.sin(n * 0.013) * 0.7);
+    const output = new Float32Array(input.length);
+    for (let at = 0; at < input.length; at += 100)
+      handler.process(input.subarray(at, at + 100), output.subarray(at, at + 100));
+    const latency = handler.latency;
+    let wrong = 0;
+    for (let n = 0; n < input.length; ++n)
+      if (output[n] !== (n >= latency ? Math.fround(0.5 * input[n - latency]) : 0)) ++wrong;
+    // An idle worker still runs the engine's own timers: blocking, once per 10 ms slice at least.
+    const ticker = await legato.createHandler({
+      ...bypass, engines: [{ engine: "js", name: "ticker", module: new URL("./engines/ticker.js", import.meta.url).href, export: "Ticker" }],
+    }, { context: legato.createContext({ workers: 1 }) });
+    ticker.prepare(48000, 64, { offline: true });
+    const hop = new Float32Array(64);
+    ticker.process(hop, hop);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const ticks = new Float32Array(64);
+    for (let k = 0; k * 64 <= ticker.latency; ++k) ticker.process(hop, ticks);
+    ticker.dispose();
+    check(`workerWait "${workerWait}": a JavaScript engine is exactly 0.5 x input delayed by ${latency}`,
+          wrong === 0, `${wrong} samples differ`);
+    check(`workerWait "${workerWait}": an idle worker's event loop runs the engine's timers (${ticks[63]} ticks in 400 ms)`,
+          ticks[63] >= 5, `${ticks[63]} ticks`);
+  }
 } catch (e) {
-  check("memory tests ran without an exception", false, e.stack ?? e);
+  check("load tests ran without an exception", false, e.stack ?? e);
 }
 window.legatoTestResults = results;
