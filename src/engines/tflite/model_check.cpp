@@ -267,6 +267,18 @@ std::string model_problem(const std::uint8_t* data, std::size_t size) {
                        " bytes for " + std::to_string(elements) + " elements of " +
                        std::to_string(bytes_per) + " bytes";
         }
+        // Which tensors hold data before each operator runs (TFLite runs them in file order):
+        // the subgraph's inputs, variables, constants, and what earlier operators wrote.
+        std::vector<bool> written(count, false);
+        if (subgraph->inputs() != nullptr)
+            for (const std::int32_t index : *subgraph->inputs())
+                written[static_cast<std::size_t>(index)] = true;
+        for (flatbuffers::uoffset_t t = 0; t < count; ++t) {
+            const tflite::Tensor* tensor = tensors->Get(t);
+            const tflite::Buffer* buffer = buffers->Get(tensor->buffer());
+            if (tensor->is_variable() || (buffer && buffer->data() && buffer->data()->size() > 0))
+                written[t] = true;
+        }
         for (flatbuffers::uoffset_t o = 0; o < operators->size(); ++o) {
             const tflite::Operator* op = operators->Get(o);
             const std::string op_where = where + ", operator " + std::to_string(o);
@@ -288,6 +300,20 @@ std::string model_problem(const std::uint8_t* data, std::size_t size) {
             if (std::string p = operator_problem(model, subgraph, op, opcode->builtin_code());
                 !p.empty())
                 return op_where + ": " + p;
+            // A weight whose data is missing is read as whatever the arena holds (TFLite 2.2's
+            // CONV_2D then dereferences null): refuse it here, by name.
+            if (op->inputs() != nullptr)
+                for (const std::int32_t index : *op->inputs())
+                    if (index >= 0 && !written[static_cast<std::size_t>(index)])
+                        return op_where + " (" +
+                               tflite::EnumNameBuiltinOperator(opcode->builtin_code()) +
+                               ") reads tensor " + std::to_string(index) +
+                               ", which has no data: not a model input, not a variable, no "
+                               "constant data and no earlier operator writes it (an incomplete "
+                               "or corrupt file)";
+            if (op->outputs() != nullptr)
+                for (const std::int32_t index : *op->outputs())
+                    written[static_cast<std::size_t>(index)] = true;
         }
     }
     return {};
