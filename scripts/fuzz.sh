@@ -53,6 +53,7 @@ fuzz_one() {
         onnxruntime) cp models/*.onnx models/bad/*.onnx "$seeds"/ ;;
         libtorch) cp models/*.pt models/bad/*.pt "$seeds"/ ;;
         tflite) cp models/*.tflite models/bad/*.tflite "$seeds"/ ;;
+        native) cp models/native/*.json models/native/*.nam "$seeds"/ ;;
     esac
     if ((seed != 0)); then echo "[fuzz] $target: ${seconds} s, seed $seed"; else echo "[fuzz] $target: ${seconds} s"; fi
     "$binary" -seed="$seed" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
@@ -72,7 +73,7 @@ fuzz_one() {
 jobs_max=$(nproc)
 failed=0
 running=0
-for target in config json onnxruntime libtorch tflite; do
+for target in config json onnxruntime libtorch tflite native; do
     [[ -x "$build/fuzz/fuzz_$target" ]] || { echo "[fuzz] $target: not built (engine off), skipped"; continue; }
     if ((running >= jobs_max)); then
         wait -n || failed=1

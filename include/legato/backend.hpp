@@ -11,6 +11,7 @@
 #include "legato/error.hpp"
 #include "legato/model_description.hpp"
 #include "legato/model_source.hpp"
+#include "legato/nonblocking.hpp"
 #include "legato/tensor_spec.hpp"
 
 namespace legato {
@@ -48,6 +49,20 @@ public:
     virtual void reset_state() {}
 };
 
+/// One channel of a model that streams inline, inside process() on the audio thread: frames
+/// in, the same number of frames out, state inside. Engines that are real-time safe offer it
+/// (the native engine); InferenceConfig::inline_mode decides whether it is used.
+class StreamingInstance {
+public:
+    virtual ~StreamingInstance() = default;
+    /// [audio thread] Runs `frames` samples (at most the max_block given at creation). `in`
+    /// and `out` may be the same buffer. No allocation, lock, system call or exception.
+    virtual void process(const float* in, float* out, std::size_t frames) noexcept
+        LEGATO_NONBLOCKING = 0;
+    /// [audio thread] Back to the initial state; real-time safe like process().
+    virtual void reset() noexcept LEGATO_NONBLOCKING = 0;
+};
+
 /// An inference engine: a factory of model instances.
 class Backend {
 public:
@@ -64,6 +79,14 @@ public:
     /// people writing its config, with the same file checks as loading it. `entry_point` as in
     /// InstanceSetup. Throws legato::Error naming the model and the problem; engines that need
     /// no model file (bypass, custom) cannot describe one and throw.
+    /// [setup thread] A mono channel of the model that streams inline, for blocks of up to
+    /// `max_block` frames, or null if this engine cannot run inline (the default). Throws
+    /// legato::Error like create_instance() for a model it refuses.
+    virtual std::unique_ptr<StreamingInstance> create_streaming_instance(
+        const ModelSource& /*model*/, std::size_t /*max_block*/) {
+        return nullptr;
+    }
+
     virtual ModelDescription describe(const ModelSource& /*model*/,
                                       std::string_view /*entry_point*/ = {}) {
         throw Error(name() + ": cannot describe models");

@@ -14,7 +14,7 @@
 namespace legato {
 
 /// [any thread] The engines this build contains, by the names Backend::name() returns:
-/// "bypass" always, then "onnxruntime", "libtorch", "tflite" if built in. ("custom" backends
+/// "bypass" and "native" always, then "onnxruntime", "libtorch", "tflite" if built in. ("custom" backends
 /// need a function, so they are made with make_custom_backend.)
 std::vector<std::string> available_engines();
 
@@ -24,7 +24,7 @@ std::shared_ptr<Backend> make_backend(std::string_view engine);
 
 /// [setup thread] The inputs and outputs a model file declares, read by the engine its
 /// extension names: .onnx/.ort -> "onnxruntime", .pt/.pth/.torchscript -> "libtorch",
-/// .tflite -> "tflite" (case-insensitive). `entry_point` as in InstanceSetup (TorchScript
+/// .tflite -> "tflite", .nam -> "native" (case-insensitive). `entry_point` as in InstanceSetup (TorchScript
 /// methods). Throws legato::Error naming the file for an unknown extension, a missing file, an
 /// engine not built in, or a model the engine refuses.
 ModelDescription describe_model(const std::filesystem::path& file,

@@ -21,6 +21,13 @@ enum class LatePolicy {
     repeat_last,  ///< the previous hop's output again
 };
 
+/// Whether process() runs the model itself, on the audio thread, with zero latency.
+enum class InlineMode {
+    automatic,  ///< inline when the engine can and its measured cost fits inline_budget
+    always,     ///< inline, or prepare() fails naming why it cannot
+    never,      ///< always through the worker pool
+};
+
 /// Per-engine differences in how the same model is exposed: e.g. TFLite names "args_0" and a
 /// [1, T, C] layout where ONNX has "data" and [1, C, T]. Empty fields keep the config's value.
 struct TensorOverride {
@@ -75,6 +82,13 @@ struct InferenceConfig {
     bool stateful = false;
 
     LatePolicy late_policy = LatePolicy::silence;
+
+    /// Inline mode (docs/engines.md "Inline or pool"): an engine that streams real-time safely
+    /// (the native engine) runs inside process(), latency 0, when `automatic` measures at
+    /// prepare() that its worst cost per host block is at most `inline_budget` of the block's
+    /// duration. Needs a single engine.
+    InlineMode inline_mode = InlineMode::automatic;
+    double inline_budget = 0.25;
 
     /// Converts windows to tensors and back on the workers; null = the default conversion.
     std::shared_ptr<PrePostProcessor> pre_post_processor;

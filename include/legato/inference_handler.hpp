@@ -43,7 +43,12 @@ public:
     /// measures the maximum inference time if the config asks for it, computes the latency and
     /// allocates every buffer process() will use. May be called again (e.g. for a new block
     /// size), but never concurrently with process(). Throws legato::Error.
+    /// With InferenceConfig::inline_mode, prepare() may choose the inline mode instead: the
+    /// model then runs inside process() and latency() is 0 (docs/engines.md "Inline or pool").
     void prepare(const HostConfig& host);
+
+    /// [any thread] True if the last prepare() chose the inline mode.
+    bool runs_inline() const noexcept;
 
     /// [audio thread] Processes `frames` samples per channel. Host channel i feeds model input
     /// channel i (missing or null channels read silence, extra ones are ignored); host output

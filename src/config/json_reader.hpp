@@ -23,6 +23,7 @@ inline constexpr std::string_view layout_names[] = {"channels_first", "channels_
                                                     "sliding_windows_channels_last",
                                                     "sliding_windows_channels_first"};
 inline constexpr std::string_view late_policy_names[] = {"silence", "dry", "repeat_last"};
+inline constexpr std::string_view inline_mode_names[] = {"auto", "always", "never"};
 inline constexpr std::string_view wake_strategy_names[] = {"sleep", "poll", "timer", "anticipate"};
 
 /// [setup thread] "an object", "a string", ...: the JSON type of `value` for error messages.

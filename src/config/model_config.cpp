@@ -198,6 +198,8 @@ std::string to_json(const ModelConfig& config, const std::filesystem::path& base
     root["parallel_instances"] = inference.parallel_instances;
     root["stateful"] = inference.stateful;
     root["late_policy"] = late_policy_names[static_cast<int>(inference.late_policy)];
+    root["inline"] = config::inline_mode_names[static_cast<int>(inference.inline_mode)];
+    root["inline_budget"] = inference.inline_budget;
     const ContextConfig& c = config.context;
     root["context"] = {{"worker_threads", c.worker_threads},
                        {"realtime_priority", c.realtime_priority},

@@ -15,7 +15,7 @@ constexpr std::string_view top_keys[] = {
     "name",        "description", "sample_rate",        "engines",
     "inputs",      "outputs",     "state_pairs",        "max_inference_time_ms",
     "measure",     "warm_up",     "parallel_instances", "stateful",
-    "late_policy", "context"};
+    "late_policy", "context",     "inline",      "inline_budget"};
 constexpr std::string_view state_pair_keys[] = {"output", "input"};
 constexpr std::string_view measure_keys[] = {"percentile", "safety_factor", "wake_allowance_ms"};
 
@@ -112,6 +112,11 @@ ModelConfig read_config(const Json& root, const std::filesystem::path& base, boo
     if (root.contains("late_policy"))
         inference.late_policy =
             r.choice<LatePolicy>(root["late_policy"], "late_policy", late_policy_names);
+
+    if (root.contains("inline"))
+        inference.inline_mode = r.choice<InlineMode>(root["inline"], "inline", inline_mode_names);
+    if (root.contains("inline_budget"))
+        inference.inline_budget = r.number(root["inline_budget"], "inline_budget");
 
     if (root.contains("context"))
         config.context = read_context(r, root["context"]);

@@ -133,6 +133,12 @@ void InferenceConfig::validate() const {
     if (!(std::isfinite(measure_wake_allowance_ms) && measure_wake_allowance_ms >= 0.0))
         config_error("measure_wake_allowance_ms",
                      "must be zero or more, got " + std::to_string(measure_wake_allowance_ms));
+    if (!(std::isfinite(inline_budget) && inline_budget > 0.0 && inline_budget <= 1.0))
+        config_error("inline_budget", "must be above 0 and at most 1 (a fraction of the block's "
+                                      "duration), got " + std::to_string(inline_budget));
+    if (inline_mode == InlineMode::always && engines.size() > 1)
+        config_error("inline", "\"always\" needs a single engine (an inline handler cannot switch "
+                               "engines), the config has " + std::to_string(engines.size()));
     if (parallel_instances == 0 || parallel_instances > 64)
         config_error("parallel_instances",
                      "must be between 1 and 64, got " + std::to_string(parallel_instances));

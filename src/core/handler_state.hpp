@@ -9,6 +9,7 @@
 #include "core/controls.hpp"
 #include "core/counters.hpp"
 #include "core/engine_runtime.hpp"
+#include "core/inline_runner.hpp"
 #include "core/request_layout.hpp"
 #include "core/session.hpp"
 #include "legato/context.hpp"
@@ -51,6 +52,7 @@ public:
     std::atomic<std::size_t> warm_up_discarded{0};
     std::atomic<bool> warm_up_settled{false};
     std::unique_ptr<Session> session;  // replaced only by prepare(), never during process()
+    std::unique_ptr<InlineRunner> inline_runner;  // instead of a session (inline mode)
     std::atomic<std::size_t> latency{0};
     std::atomic<double> prepared_max_inference_time_ms{0.0};
 };

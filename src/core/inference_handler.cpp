@@ -76,12 +76,58 @@ std::string explain_budget(const core::HandlerState& s, const HostConfig& host, 
     return text;
 }
 
+// The inline runner prepare() should use, or null for the pool (InferenceConfig::inline_mode).
+// Sets `cost_ms` to the measured cost of a block of max_block_size frames.
+std::unique_ptr<core::InlineRunner> choose_inline(core::HandlerState& s, const HostConfig& host,
+                                                  double& cost_ms) {
+    const InferenceConfig& config = s.config;
+    if (config.inline_mode == InlineMode::never)
+        return nullptr;
+    const bool always = config.inline_mode == InlineMode::always;
+    const auto refuse = [&](const std::string& why) -> std::unique_ptr<core::InlineRunner> {
+        if (always)
+            throw ConfigError("inline: \"always\", but " + why);
+        return nullptr;
+    };
+    if (std::string problem = core::InlineRunner::tensor_problem(config); !problem.empty())
+        return refuse(problem);
+    if (host.latency_override.value_or(0) > 0)
+        return refuse("HostConfig.latency_override asks for a latency of " +
+                      std::to_string(*host.latency_override) + " samples");
+    std::unique_ptr<core::InlineRunner> runner;
+    try {
+        runner = std::make_unique<core::InlineRunner>(config, host, s.controls, s.counters);
+    } catch (const Error&) {
+        if (always)
+            throw;
+        return nullptr;  // an engine that cannot stream inline: the pool runs it
+    }
+    cost_ms = runner->measure_block_ms();
+    const double block_ms = static_cast<double>(host.max_block_size) * 1000.0 / host.sample_rate;
+    if (!always && cost_ms > config.inline_budget * block_ms)
+        return nullptr;
+    return runner;
+}
+
 }  // namespace
 
 void InferenceHandler::prepare(const HostConfig& host) try {
     host.validate();
     core::HandlerState& s = *state_;
     const InferenceConfig& config = s.config;
+    double inline_cost_ms = 0.0;
+    if (auto runner = choose_inline(s, host, inline_cost_ms)) {
+        if (s.session) {
+            s.context->pool().remove(s.session.get());
+            s.session.reset();
+        }
+        s.inline_runner = std::move(runner);
+        s.counters.clear();
+        s.controls.offline_rendering.store(host.offline_rendering);
+        s.latency.store(0);
+        s.prepared_max_inference_time_ms.store(inline_cost_ms);
+        return;
+    }
     if (s.engines.empty())
         s.load_engines();
     scheduling::WorkerPool& pool = s.context->pool();
@@ -141,6 +187,7 @@ void InferenceHandler::prepare(const HostConfig& host) try {
     else
         pool.add(session.get());
     s.session = std::move(session);
+    s.inline_runner.reset();
     s.counters.clear();
     s.controls.offline_rendering.store(host.offline_rendering);
     s.latency.store(latency);
@@ -167,6 +214,10 @@ void InferenceHandler::process(const float* const* input, std::size_t input_chan
         LEGATO_UNVERIFIED_EFFECTS_END
     }
 #endif
+    if (state_->inline_runner) {
+        state_->inline_runner->process(input, input_channels, output, output_channels, frames);
+        return;
+    }
     if (state_->session) {
         state_->session->process(input, input_channels, output, output_channels, frames);
         return;
@@ -179,6 +230,10 @@ void InferenceHandler::process(const float* const* input, std::size_t input_chan
 void InferenceHandler::process(float* const* channels, std::size_t channel_count,
                                std::size_t frames) noexcept {
     process(channels, channel_count, channels, channel_count, frames);
+}
+
+bool InferenceHandler::runs_inline() const noexcept {
+    return state_->inline_runner != nullptr;
 }
 
 std::size_t InferenceHandler::latency() const noexcept {

@@ -6,6 +6,7 @@
 
 #include "legato/bypass_backend.hpp"
 #include "legato/error.hpp"
+#include "legato/native_backend.hpp"
 #if LEGATO_HAS_ONNXRUNTIME
 #include "legato/onnxruntime_backend.hpp"
 #endif
@@ -19,7 +20,7 @@
 namespace legato {
 
 std::vector<std::string> available_engines() {
-    std::vector<std::string> names{"bypass"};
+    std::vector<std::string> names{"bypass", "native"};
 #if LEGATO_HAS_ONNXRUNTIME
     names.emplace_back("onnxruntime");
 #endif
@@ -35,6 +36,8 @@ std::vector<std::string> available_engines() {
 std::shared_ptr<Backend> make_backend(std::string_view engine) {
     if (engine == "bypass")
         return make_bypass_backend();
+    if (engine == "native")
+        return make_native_backend();
 #if LEGATO_HAS_ONNXRUNTIME
     if (engine == "onnxruntime")
         return make_onnxruntime_backend();
@@ -73,6 +76,8 @@ std::string engine_for_model_file(const std::filesystem::path& file) {
         return "libtorch";
     if (extension == ".tflite")
         return "tflite";
+    if (extension == ".nam")
+        return "native";
     return {};
 }
 
@@ -80,7 +85,7 @@ std::string model_file_problem(const std::filesystem::path& file) {
     if (engine_for_model_file(file).empty())
         return file.string() + ": unknown model file extension '" + file.extension().string() +
                "'; expected .onnx or .ort (ONNX Runtime), .pt, .pth or .torchscript (LibTorch), "
-               ".tflite (TensorFlow Lite)";
+               ".tflite (TensorFlow Lite), .nam (native)";
     // Checked before the engine is looked up: a missing file is the more likely mistake.
     std::error_code error;
     const auto status = std::filesystem::status(file, error);

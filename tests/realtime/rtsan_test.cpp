@@ -238,6 +238,44 @@ TEST(Rtsan, EveryEngineStateful) {
     }
 }
 
+// The native engine inline (the model runs inside process()) and on the pool, for RTNeural and
+// NAM files, with resets from another thread: the inline model's arithmetic, its reset (NAM:
+// the pre-warm) and the statistics it records are all on the audio thread.
+TEST(Rtsan, NativeEngineInlineAndOnThePool) {
+    for (const char* file : {"native/lstm.json", "native/conv.json", "native/wavenet.nam",
+                             "native/lstm.nam"}) {
+        for (const InlineMode mode : {InlineMode::always, InlineMode::never}) {
+            InferenceConfig config;
+            config.inputs = {audio_tensor("in", {1, 1, -1}, 128, 0, AudioLayout::channels_first)};
+            config.outputs = {audio_tensor("out", {1, 1, -1}, 128, 0, AudioLayout::channels_first)};
+            config.stateful = true;
+            config.inline_mode = mode;
+            config.engines.push_back({make_backend("native"), ModelSource::file(model(file)), {},
+                                      {}, {}});
+            config.max_inference_time_ms = 2.0;
+            InferenceHandler handler(config);
+            handler.prepare(scenarios::realtime_host(128));
+            ASSERT_EQ(handler.runs_inline(), mode == InlineMode::always) << file;
+            std::atomic<bool> done{false};
+            std::thread resetter([&] {
+                while (!done) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                    handler.reset();
+                }
+            });
+            HostSimulation simulation = realtime({128, 37, 128, 91});
+            simulation.paced = true;
+            stream(handler, make_signal(1, 12000), 0, simulation);
+            done = true;
+            resetter.join();
+            const Statistics stats = handler.statistics();
+            EXPECT_GT(stats.inferences_completed, 0u) << file;
+            EXPECT_EQ(stats.failed_inferences, 0u) << file;
+            EXPECT_GT(stats.resets, 0u) << file;
+        }
+    }
+}
+
 // The two-input model: a gain parameter set from another thread and a non-streamed output
 // read on the audio thread, on ONNX Runtime and LibTorch.
 TEST(Rtsan, ParametersAndNonStreamedOutputsOnEngines) {

@@ -1,0 +1,92 @@
+// The native engine's speed on the staged upstream models: ns per sample, inline, one sample
+// per call and blocks of 64, exact activations. Models come from $LEGATO_NATIVE_MODELS
+// (normally ../shared/models-native); missing ones are reported as skipped.
+//
+//   LEGATO_NATIVE_MODELS=../shared/models-native build/release/bench/legato_native_bench
+//       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true   (one command line)
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engines/native/native_model_file.hpp"
+
+namespace {
+
+std::unique_ptr<legato::native::StreamModel> load(const std::string& relative,
+                                                  benchmark::State& state) {
+    const char* root = std::getenv("LEGATO_NATIVE_MODELS");
+    const std::filesystem::path path =
+        std::filesystem::path(root != nullptr ? root : "../shared/models-native") / relative;
+    if (!std::filesystem::exists(path)) {
+        state.SkipWithError(("no " + path.string() + " (set LEGATO_NATIVE_MODELS)").c_str());
+        return nullptr;
+    }
+    return legato::native::load_model(legato::ModelSource::file(path));
+}
+
+// state.range(0): samples per call (1 or 64); range(1): channels (each its own model copy).
+void run(benchmark::State& state, const std::string& model_file) {
+    auto first = load(model_file, state);
+    if (!first)
+        return;
+    const auto block = static_cast<std::size_t>(state.range(0));
+    const auto channels = static_cast<std::size_t>(state.range(1));
+    std::vector<std::unique_ptr<legato::native::StreamModel>> models;
+    models.push_back(std::move(first));
+    for (std::size_t c = 1; c < channels; ++c)
+        models.push_back(models.front()->clone());
+    const std::size_t total = 9600;  // 0.2 s at 48 kHz per iteration
+    std::vector<float> in(total), out(total);
+    for (std::size_t n = 0; n < total; ++n)
+        in[n] = 0.3f * std::sin(0.013f * static_cast<float>(n));
+    for (auto _ : state) {
+        for (std::size_t at = 0; at < total; at += block)
+            for (auto& model : models)
+                model->process(in.data() + at, out.data() + at, block);
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+    }
+    const double samples = static_cast<double>(state.iterations()) * static_cast<double>(total);
+    // Per sample of the stream (all channels together): stereo vs mono is the channels cost.
+    state.counters["ns_per_sample"] =
+        benchmark::Counter(samples, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["x_realtime"] =
+        benchmark::Counter(samples / 48000.0, benchmark::Counter::kIsRate);
+}
+
+void BM_NativeLstm40(benchmark::State& s) {
+    run(s, "rtneural-lstm40-random/lstm40_random_seed40.json");
+}
+void BM_NativeGru40(benchmark::State& s) {
+    run(s, "rtneural-gru40-random/gru40_random_seed41.json");
+}
+void BM_NativeNamA1Standard(benchmark::State& s) {
+    run(s, "nam-wavenet-a1-standard/wavenet_a1_standard.nam");
+}
+void BM_NativeNamLstmH3(benchmark::State& s) {
+    run(s, "nam-lstm-h3/lstm.nam");
+}
+
+// {samples per call, channels}
+BENCHMARK(BM_NativeLstm40)
+    ->Args({1, 1})
+    ->Args({64, 1})
+    ->Args({64, 2})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeGru40)
+    ->Args({1, 1})
+    ->Args({64, 1})
+    ->Args({64, 2})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeNamA1Standard)->Args({1, 1})->Args({64, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeNamLstmH3)->Args({1, 1})->Args({64, 1})->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Makes the native engine's own models: small PyTorch networks exported to RTNeural's JSON.
+
+Run with Debian's Python (PyTorch 1.13):  /usr/bin/python3 models/make_native.py
+
+Written to models/native/ (deterministic: fixed seeds), each with PyTorch's whole-stream output
+over models/stream_mono.npy (state from zero), float32 .npy [1, N] aligned with the input:
+
+  lstm.json      LSTM(1->8) -> Linear(8->1)
+  gru.json       GRU(1->8) -> Linear(8->1)            (PyTorch's GRU is Keras' reset_after)
+  conv.json      causal Conv1d(1->4, k3, d2) -> tanh -> Conv1d(4->4, k3, d4, groups 2) ->
+                 BatchNorm1d(4) -> PReLU -> Linear(4->1)
+
+  lstm.nam, wavenet.nam   small NAM files (random weights; fuzz seeds and loader tests: the
+                 native engine's NAM conformance uses the staged upstream files)
+
+The export is this script's own code (RTNeural's Keras layout: kernels [in, units], gates in
+Keras order). tests/native/own_models_test.cpp checks the native engine against the references.
+"""
+import json
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "native")
+
+
+def dense(linear, activation=""):
+    return {"type": "dense", "activation": activation, "shape": [None, None, linear.out_features],
+            "weights": [linear.weight.detach().numpy().T.tolist(), linear.bias.detach().numpy().tolist()]}
+
+
+def lstm_layer(lstm):
+    # PyTorch's gate order (i, f, g, o) is Keras' (i, f, c, o); one bias is the sum of both.
+    w = lstm.weight_ih_l0.detach().numpy().T
+    u = lstm.weight_hh_l0.detach().numpy().T
+    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy()
+    return {"type": "lstm", "activation": "tanh", "shape": [None, None, lstm.hidden_size],
+            "weights": [w.tolist(), u.tolist(), b.tolist()]}
+
+
+def gru_layer(gru):
+    # PyTorch (r, z, n) -> Keras (z, r, h); the two biases stay apart (reset_after).
+    h = gru.hidden_size
+    order = np.concatenate([np.arange(h, 2 * h), np.arange(0, h), np.arange(2 * h, 3 * h)])
+    w = gru.weight_ih_l0.detach().numpy()[order].T
+    u = gru.weight_hh_l0.detach().numpy()[order].T
+    b = np.stack([gru.bias_ih_l0.detach().numpy()[order], gru.bias_hh_l0.detach().numpy()[order]])
+    return {"type": "gru", "activation": "tanh", "shape": [None, None, h],
+            "weights": [w.tolist(), u.tolist(), b.tolist()]}
+
+
+def conv_layer(conv, activation=""):
+    # PyTorch [out, in/groups, k] -> Keras [k, in/groups, out]; causal: left padding only.
+    k = conv.kernel_size[0]
+    w = conv.weight.detach().numpy().transpose(2, 1, 0)
+    return {"type": "conv1d", "activation": activation, "shape": [None, None, conv.out_channels],
+            "kernel_size": [k], "dilation": [conv.dilation[0]], "groups": conv.groups,
+            "weights": [w.tolist(), conv.bias.detach().numpy().tolist()]}
+
+
+class Recurrent(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.cell = cell
+        self.out = nn.Linear(8, 1)
+
+    def forward(self, x):  # x [1, T]
+        y, _ = self.cell(x.reshape(1, -1, 1))
+        return self.out(y).reshape(1, -1)
+
+
+class Convolutional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv1d(1, 4, 3, dilation=2)
+        self.b = nn.Conv1d(4, 4, 3, dilation=4, groups=2)
+        self.norm = nn.BatchNorm1d(4, eps=0.001)
+        self.prelu = nn.PReLU(4)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x):  # x [1, T], causal
+        x = x.reshape(1, 1, -1)
+        x = torch.tanh(self.a(nn.functional.pad(x, (4, 0))))
+        x = self.prelu(self.norm(self.b(nn.functional.pad(x, (8, 0)))))
+        return self.out(x.transpose(1, 2)).reshape(1, -1)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    x = torch.from_numpy(np.load(os.path.join(HERE, "stream_mono.npy")).astype(np.float32)).reshape(1, -1)
+    torch.manual_seed(20261206)
+    models = {}
+    lstm = Recurrent(nn.LSTM(1, 8, batch_first=True))
+    models["lstm"] = (lstm, [lstm_layer(lstm.cell), dense(lstm.out)])
+    gru = Recurrent(nn.GRU(1, 8, batch_first=True))
+    models["gru"] = (gru, [gru_layer(gru.cell), dense(gru.out)])
+    conv = Convolutional()
+    with torch.no_grad():  # running statistics as a trained model would have them
+        conv.norm.running_mean.uniform_(-0.2, 0.2)
+        conv.norm.running_var.uniform_(0.5, 1.5)
+        conv.norm.weight.uniform_(0.5, 1.5)
+        conv.norm.bias.uniform_(-0.1, 0.1)
+        conv.prelu.weight.uniform_(0.05, 0.3)
+    norm = conv.norm
+    models["conv"] = (conv, [
+        conv_layer(conv.a, "tanh"), conv_layer(conv.b),
+        {"type": "batchnorm", "activation": "", "shape": [None, None, 4], "epsilon": norm.eps,
+         "weights": [norm.weight.detach().numpy().tolist(), norm.bias.detach().numpy().tolist(),
+                     norm.running_mean.numpy().tolist(), norm.running_var.numpy().tolist()]},
+        {"type": "prelu", "activation": "", "shape": [None, None, 4],
+         "weights": [[conv.prelu.weight.detach().numpy().tolist()]]},
+        dense(conv.out)])
+    for name, (module, layers) in models.items():
+        module.eval()
+        with torch.no_grad():
+            y = module(x).numpy().astype(np.float32)
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump({"in_shape": [None, None, 1], "layers": layers}, f)
+        np.save(os.path.join(OUT, name + ".out.npy"), y)
+        print(f"{name}: {os.path.getsize(os.path.join(OUT, name + '.json'))} bytes, output {y.shape}")
+    nam_files()
+
+
+def nam_files():
+    rng = np.random.default_rng(20261206)
+    weights = lambda n: [round(float(v), 6) for v in rng.uniform(-0.5, 0.5, n)]
+    lstm = {"version": "0.5.4", "architecture": "LSTM",
+            "config": {"input_size": 1, "hidden_size": 2, "num_layers": 1, "out_channels": 1},
+            "metadata": {"name": "legato-native-seed"}, "weights": weights(39), "sample_rate": 48000}
+    layer = lambda inp, head, ch, dil, act, gated, bias: {
+        "input_size": inp, "condition_size": 1, "head_size": head, "channels": ch, "kernel_size": 3,
+        "dilations": dil, "activation": act, "gated": gated, "head_bias": bias}
+    wavenet = {"version": "0.5.4", "architecture": "WaveNet",
+               "config": {"layers": [layer(1, 2, 3, [1, 2], "Tanh", False, False),
+                                     layer(3, 1, 2, [4], "ReLU", True, True)],
+                          "head": None, "head_scale": 0.02},
+               "weights": weights(147), "sample_rate": 48000}
+    for name, data in (("lstm.nam", lstm), ("wavenet.nam", wavenet)):
+        with open(os.path.join(OUT, name), "w") as f:
+            json.dump(data, f)
+        print(f"{name}: {os.path.getsize(os.path.join(OUT, name))} bytes")
+
+
+if __name__ == "__main__":
+    main()

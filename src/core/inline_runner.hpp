@@ -1,0 +1,54 @@
+#pragma once
+// The inline mode (InferenceConfig::inline_mode): the model runs inside process() on the audio
+// thread, channel by channel, with zero latency. prepare() builds an InlineRunner instead of a
+// Session when the engine streams real-time safely and its measured cost fits the budget.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/controls.hpp"
+#include "core/counters.hpp"
+#include "legato/backend.hpp"
+#include "legato/host_config.hpp"
+#include "legato/inference_config.hpp"
+#include "legato/nonblocking.hpp"
+
+namespace legato::core {
+
+class InlineRunner {
+public:
+    /// [setup thread] Why `config` cannot run inline ("" if it can, as far as the tensors go):
+    /// one audio input and one audio output tensor with the same channels, nothing else.
+    static std::string tensor_problem(const InferenceConfig& config);
+
+    /// [setup thread] One streaming instance per channel (Backend::create_streaming_instance),
+    /// or throws legato::Error saying why not (an engine that cannot stream inline).
+    InlineRunner(const InferenceConfig& config, const HostConfig& host, Controls& controls,
+                 Counters& counters);
+
+    /// [setup thread] The cost of one block of max_block_size frames on every channel, in ms:
+    /// a few cold runs, then `runs` timed ones; the worst after dropping the three slowest (a
+    /// preempted run says nothing about the model). Leaves the instances reset.
+    double measure_block_ms(std::size_t runs = 32);
+
+    /// [audio thread] As InferenceHandler::process, with zero latency. Real-time safe.
+    void process(const float* const* input, std::size_t input_channels, float* const* output,
+                 std::size_t output_channels, std::size_t frames) noexcept LEGATO_NONBLOCKING;
+
+private:
+    void run_block(const float* const* input, std::size_t input_channels, float* const* output,
+                   std::size_t output_channels, std::size_t offset,
+                   std::size_t frames) noexcept LEGATO_NONBLOCKING;
+
+    std::vector<std::unique_ptr<StreamingInstance>> channels_;
+    std::vector<float> scratch_;  ///< a channel's block (missing inputs, extra outputs)
+    std::size_t max_block_;
+    Controls& controls_;
+    Counters& counters_;
+    std::uint64_t applied_resets_;
+};
+
+}  // namespace legato::core

@@ -1,0 +1,102 @@
+#include "kernels.hpp"
+
+#include <algorithm>
+
+#if LEGATO_NATIVE_SIMD
+#include "simd_kernels.hpp"
+#endif
+
+namespace legato::native {
+
+void matvec(const float* w, const float* x, const float* b, float* y, std::size_t rows,
+            std::size_t cols) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_matvec(w, rows, x, b, y, rows, cols, false);
+#else
+    // Column by column: every output accumulates in the same order as the formula, so the
+    // compiler vectorizes over rows without reassociating sums.
+    if (b != nullptr)
+        std::copy(b, b + rows, y);
+    else
+        std::fill(y, y + rows, 0.0f);
+    matvec_add(w, x, y, rows, cols);
+#endif
+}
+
+void matvec_add(const float* w, const float* x, float* y, std::size_t rows,
+                std::size_t cols) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_matvec(w, rows, x, nullptr, y, rows, cols, true);
+#else
+    for (std::size_t c = 0; c < cols; ++c) {
+        const float xc = x[c];
+        const float* column = w + c * rows;
+        for (std::size_t r = 0; r < rows; ++r)
+            y[r] += column[r] * xc;
+    }
+#endif
+}
+
+void activate(Activation a, float* x, std::size_t n, float alpha) noexcept LEGATO_NONBLOCKING {
+    switch (a) {
+        case Activation::linear:
+            return;
+        case Activation::tanh:
+#if LEGATO_NATIVE_SIMD
+            simd_tanh(x, n);
+#else
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = std::tanh(x[i]);
+#endif
+            return;
+        case Activation::sigmoid:
+#if LEGATO_NATIVE_SIMD
+            simd_sigmoid(x, n);
+#else
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = sigmoid(x[i]);
+#endif
+            return;
+        case Activation::relu:
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = std::max(x[i], 0.0f);
+            return;
+        case Activation::leaky_relu:
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
+            return;
+        case Activation::elu:
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = x[i] < 0.0f ? alpha * (std::exp(x[i]) - 1.0f) : x[i];
+            return;
+        case Activation::hard_tanh:
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = std::clamp(x[i], -1.0f, 1.0f);
+            return;
+        case Activation::fast_tanh:
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] = fast_tanh(x[i]);
+            return;
+        case Activation::softmax: {
+            if (n == 0)
+                return;
+            const float top = *std::max_element(x, x + n);
+            float sum = 0.0f;
+            for (std::size_t i = 0; i < n; ++i) {
+                x[i] = std::exp(x[i] - top);
+                sum += x[i];
+            }
+            for (std::size_t i = 0; i < n; ++i)
+                x[i] /= sum;
+            return;
+        }
+    }
+}
+
+#if !LEGATO_NATIVE_SIMD
+const char* simd_target() noexcept {
+    return "scalar";
+}
+#endif
+
+}  // namespace legato::native

@@ -1,0 +1,62 @@
+#pragma once
+// The native engine's arithmetic: matrix-vector products and activations on contiguous float
+// arrays. Written so that compilers vectorize them without reassociating sums (weights are
+// stored column by column: every output accumulates its terms in the same order as the scalar
+// formula, so results do not depend on the vector width). Real-time safe.
+
+#include <cmath>
+#include <cstddef>
+
+#include "legato/nonblocking.hpp"
+
+namespace legato::native {
+
+/// [any thread] y[r] = b[r] + sum_c w[c * rows + r] * x[c] for r < rows (w column-major,
+/// `rows` x `cols`); b may be null (no bias). y must not alias x. Real-time safe.
+void matvec(const float* w, const float* x, const float* b, float* y, std::size_t rows,
+            std::size_t cols) noexcept LEGATO_NONBLOCKING;
+
+/// [any thread] y[r] += sum_c w[c * rows + r] * x[c] (as matvec, accumulating into y).
+void matvec_add(const float* w, const float* x, float* y, std::size_t rows,
+                std::size_t cols) noexcept LEGATO_NONBLOCKING;
+
+/// The activations the importers know, by the words the formats use.
+enum class Activation {
+    linear,
+    tanh,
+    sigmoid,
+    relu,
+    leaky_relu,  ///< alpha: the slope below 0
+    elu,         ///< alpha: the scale below 0
+    softmax,     ///< over the whole vector
+    hard_tanh,
+    fast_tanh,  ///< NAM's optional approximation (not exact: docs/engines.md)
+};
+
+/// [any thread] The exact logistic function (std::exp; saturates without overflow).
+inline float sigmoid(float x) noexcept LEGATO_NONBLOCKING {
+    return 1.0f / (1.0f + std::exp(-x));
+}
+
+/// [any thread] NAM's fast tanh approximation (a rational function; used only when a model or
+/// the user asks for it).
+inline float fast_tanh(float x) noexcept LEGATO_NONBLOCKING {
+    const float ax = std::fabs(x);
+    const float x2 = x * x;
+    return x *
+           (2.45550750702956f + 2.45550750702956f * ax +
+            (0.893229853513558f + 0.821226666969744f * ax) * x2) /
+           (2.44506634652299f +
+            (2.44506634652299f + x2) * std::fabs(x + 0.814642734961073f * x * ax));
+}
+
+/// [any thread] Applies `a` to x[0..n) in place; `alpha` as the enum says. tanh and sigmoid
+/// are exact to float precision (SIMD: within 4 and 2 ULP of std::tanh / the exact logistic).
+void activate(Activation a, float* x, std::size_t n,
+              float alpha = 0.0f) noexcept LEGATO_NONBLOCKING;
+
+/// [any thread] The SIMD target the kernels run: "AVX-512", "AVX2", a Highway baseline name,
+/// or "scalar" (built without Highway).
+const char* simd_target() noexcept;
+
+}  // namespace legato::native

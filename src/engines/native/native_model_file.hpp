@@ -1,0 +1,20 @@
+#pragma once
+// Loading a native model from a ModelSource (a file or bytes): RTNeural JSON or NAM, told
+// apart by content.
+
+#include <memory>
+
+#include "legato/model_description.hpp"
+#include "legato/model_source.hpp"
+#include "stream_model.hpp"
+
+namespace legato::native {
+
+/// [setup thread] Reads and loads the model. Throws legato::Error naming the file (or "<N bytes
+/// in memory>") and the problem: unreadable, neither format, or the importer's message.
+std::unique_ptr<StreamModel> load_model(const ModelSource& source);
+
+/// [setup thread] The model's tensors for people writing its config (legato info).
+ModelDescription description(const StreamModel& model);
+
+}  // namespace legato::native

@@ -1,0 +1,44 @@
+#pragma once
+// The staged reference models of the native engine ($LEGATO_NATIVE_MODELS/cases.json, normally
+// ../shared/models-native: RTNeural and NAM files with the upstream libraries' outputs), and
+// the streaming comparison every native test uses.
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engines/native/stream_model.hpp"
+
+namespace legato::test::native_cases {
+
+struct Case {
+    std::string name;
+    std::string format;  ///< "rtneural-json" or "nam"
+    std::filesystem::path model;
+    std::vector<float> input;      ///< mono, 96 000 samples
+    std::vector<float> reference;  ///< the upstream library's output
+    double tolerance = 0.0;        ///< max absolute difference allowed
+};
+
+/// [test] The cases of `format`, or none with `skip_reason` set (the folder is absent or
+/// LEGATO_NATIVE_MODELS points nowhere). Throws std::runtime_error for a broken cases.json.
+std::vector<Case> load(const std::string& format, std::string& skip_reason);
+
+/// [test] The block sizes every case streams at: 1, 3, 64, 97, 4096, and 0 = varying sizes
+/// (a fixed pseudo-random pattern of 1..300).
+const std::vector<std::size_t>& block_sizes();
+
+/// [test] Resets `model` and streams the case's input through it in blocks of `block` (0:
+/// varying), returning the output (output 0 of each frame).
+std::vector<float> stream(native::StreamModel& model, const std::vector<float>& input,
+                          std::size_t block);
+
+/// [test] A model file's text.
+std::string read_text(const std::filesystem::path& path);
+
+/// [test] Max |a - b| over the common length, and where (for messages).
+double max_abs_error(const std::vector<float>& a, const std::vector<float>& b,
+                     std::size_t* at = nullptr);
+
+}  // namespace legato::test::native_cases

@@ -1,0 +1,72 @@
+// The project's own native models (models/make_native.py: PyTorch LSTM, GRU and a causal
+// Conv1D stack exported to RTNeural JSON by the script) stream like PyTorch, at every block
+// size, directly and through an inline handler.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "engines/native/native_model_file.hpp"
+#include "legato/legato.hpp"
+#include "native_cases.hpp"
+#include "npy.hpp"
+
+namespace legato::test {
+namespace {
+
+const std::filesystem::path models = LEGATO_TEST_MODELS_DIR;
+
+class OwnNativeModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OwnNativeModels, StreamLikePyTorchAtEveryBlockSize) {
+    const auto input = read_npy(models / "stream_mono.npy").data;
+    const auto reference = read_npy(models / "native" / (GetParam() + ".out.npy")).data;
+    auto model = native::load_model(ModelSource::file(models / "native" / (GetParam() + ".json")));
+    for (const std::size_t block : native_cases::block_sizes()) {
+        const auto out = native_cases::stream(*model, input, block);
+        std::size_t at = 0;
+        EXPECT_LE(native_cases::max_abs_error(out, reference, &at), 2e-6)
+            << "block " << block << " (0 = varying), sample " << at;
+    }
+}
+
+TEST_P(OwnNativeModels, InlineHandlerGivesTheSameStream) {
+    const auto input = read_npy(models / "stream_mono.npy").data;
+    const auto reference = read_npy(models / "native" / (GetParam() + ".out.npy")).data;
+    InferenceConfig config;
+    config.engines.push_back({make_backend("native"),
+                              ModelSource::file(models / "native" / (GetParam() + ".json")),
+                              {},
+                              {},
+                              {}});
+    TensorSpec in;
+    in.name = "in";
+    in.shape = {1, 1, -1};
+    in.hop = 32;
+    TensorSpec out = in;
+    out.name = "out";
+    config.inputs = {in};
+    config.outputs = {out};
+    config.stateful = true;
+    config.inline_mode = InlineMode::always;
+    InferenceHandler handler(config);
+    HostConfig host;
+    host.max_block_size = 97;
+    handler.prepare(host);
+    ASSERT_TRUE(handler.runs_inline());
+    std::vector<float> y(input.size());
+    for (std::size_t at = 0; at < input.size(); at += 97) {
+        const std::size_t n = std::min<std::size_t>(97, input.size() - at);
+        const float* i[1] = {input.data() + at};
+        float* o[1] = {y.data() + at};
+        handler.process(i, 1, o, 1, n);
+    }
+    EXPECT_EQ(handler.latency(), 0u);
+    EXPECT_LE(native_cases::max_abs_error(y, reference), 2e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, OwnNativeModels, ::testing::Values("lstm", "gru", "conv"));
+
+}  // namespace
+}  // namespace legato::test
