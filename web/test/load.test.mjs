@@ -71,7 +71,8 @@ try {
   const large = await Legato.load({ memoryMiB: 128, jsWorkers: 0 });
   check("memoryMiB 128: the module's memory is 128 MiB", large.memoryBytes === 128 << 20, large.memoryBytes);
   {
-    const handler = await large.createHandler(bypass, { context: large.createContext({ workers: 1 }) });
+    const largeContext = large.createContext({ workers: 1 });
+    const handler = await large.createHandler(bypass, { context: largeContext });
     let message = "prepared";
     try {
       handler.prepare(48000, hugeBlock, { offline: true });
@@ -80,15 +81,17 @@ try {
     }
     check("with 128 MiB the same 1M-frame handler prepares", message === "prepared", message);
     handler.dispose();
+    largeContext.dispose();
   }
 
   const message = await refused({ workerWait: "spin", jsWorkers: 1 });
   check("workerWait \"spin\" is refused naming the option", /workerWait must be "blocking" or "async"/.test(message), message);
   for (const workerWait of ["blocking", "async"]) {
     const legato = await Legato.load({ jsWorkers: 1, workerWait, memoryMiB: 16 });
+    const context = legato.createContext({ workers: 1 });
     const handler = await legato.createHandler({
       ...bypass, engines: [{ engine: "js", name: "gain", module: new URL("./engines/gain.js", import.meta.url).href, export: "Gain" }],
-    }, { context: legato.createContext({ workers: 1 }) });
+    }, { context });
     handler.prepare(48000, 100, { offline: true });
     const input = new Float32Array(100 * 200).map((_, n) => Math.sin(n * 0.013) * 0.7);
     const output = new Float32Array(input.length);
@@ -101,7 +104,7 @@ try {
     // An idle worker still runs the engine's own timers: blocking, once per 10 ms slice at least.
     const ticker = await legato.createHandler({
       ...bypass, engines: [{ engine: "js", name: "ticker", module: new URL("./engines/ticker.js", import.meta.url).href, export: "Ticker" }],
-    }, { context: legato.createContext({ workers: 1 }) });
+    }, { context });
     ticker.prepare(48000, 64, { offline: true });
     const hop = new Float32Array(64);
     ticker.process(hop, hop);
@@ -109,6 +112,8 @@ try {
     const ticks = new Float32Array(64);
     for (let k = 0; k * 64 <= ticker.latency; ++k) ticker.process(hop, ticks);
     ticker.dispose();
+    handler.dispose();
+    context.dispose();
     check(`workerWait "${workerWait}": a JavaScript engine is exactly 0.5 x input delayed by ${latency}`,
           wrong === 0, `${wrong} samples differ`);
     check(`workerWait "${workerWait}": an idle worker's event loop runs the engine's timers (${ticks[63]} ticks in 400 ms)`,

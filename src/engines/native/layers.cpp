@@ -183,7 +183,7 @@ Conv1D::Conv1D(std::size_t in, std::size_t out, std::size_t kernel_size, std::si
       history_(receptive_field() * in, 0.0f) {}
 
 void Conv1D::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
-    const std::size_t frames = receptive_field();
+    const std::size_t frames = (kernel_size_ - 1) * dilation_ + 1;  // the ring's frames
     newest_ = newest_ + 1 == frames ? 0 : newest_ + 1;
     std::copy(in, in + in_, history_.begin() + static_cast<std::ptrdiff_t>(newest_ * in_));
     if (bias_.empty())

@@ -19,6 +19,8 @@ Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers, ModelInfo inf
                         std::to_string(layers_[i - 1]->out_size()));
         widest = std::max(widest, layers_[i]->out_size());
     }
+    ins_ = layers_.front()->in_size();
+    outs_ = layers_.back()->out_size();
     a_.assign(widest, 0.0f);
     b_.assign(widest, 0.0f);
     // The receptive field: convolutions add up; any recurrent layer makes it unbounded.
@@ -38,8 +40,8 @@ Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers, ModelInfo inf
 
 void Sequential::process(const float* in, float* out,
                          std::size_t frames) noexcept LEGATO_NONBLOCKING {
-    const std::size_t ins = input_size();
-    const std::size_t outs = output_size();
+    const std::size_t ins = ins_;
+    const std::size_t outs = outs_;
     const std::size_t last = layers_.size() - 1;
     for (std::size_t f = 0; f < frames; ++f) {
         const float* x = in + f * ins;
