@@ -245,7 +245,10 @@ TEST(EarliestDeadlineFirst, NearDeadlineRunsBeforeAnEarlierSubmittedFarOne) {
         handler->prepare(host);
         return handler;
     };
-    auto blocker = make('A', 64);
+    // A's deadline leaves room for a late wake-up (a slow sanitizer build on a busy VM): with a
+    // latency of one hop, a worker waking after 1.3 ms found A expired and never ran it, and the
+    // wait below never ended.
+    auto blocker = make('A', 4096);
     auto far = make('B', 48000);  // due in about a second
     auto near = make('C', 2048);  // due in about 40 ms
     {
@@ -257,10 +260,18 @@ TEST(EarliestDeadlineFirst, NearDeadlineRunsBeforeAnEarlierSubmittedFarOne) {
     float* out_ptr = out.data();
     blocking = true;
     blocker->process(&in_ptr, 1, &out_ptr, 1, 64);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (true) {  // wait until the worker is stuck inside A
-        std::lock_guard lock(order_mutex);
-        if (!order.empty())
-            break;
+        {
+            std::lock_guard lock(order_mutex);
+            if (!order.empty())
+                break;
+        }
+        if (std::chrono::steady_clock::now() > give_up) {
+            release = true;
+            FAIL() << "the worker never ran A";
+        }
+        std::this_thread::yield();
     }
     far->process(&in_ptr, 1, &out_ptr, 1, 64);
     near->process(&in_ptr, 1, &out_ptr, 1, 64);
