@@ -15,27 +15,13 @@
 #include "audio_thread_guard.hpp"
 #include "engines/native/rtneural_json.hpp"
 #include "legato/legato.hpp"
+#include "native_cases.hpp"
 
 namespace legato::test {
 namespace {
 
 using nlohmann::json;
-
-json random_array(std::mt19937& rng, std::size_t rows, std::size_t cols = 0) {
-    std::uniform_real_distribution<float> u(-0.4f, 0.4f);
-    json out = json::array();
-    for (std::size_t r = 0; r < rows; ++r) {
-        if (cols == 0) {
-            out.push_back(u(rng));
-            continue;
-        }
-        json row = json::array();
-        for (std::size_t c = 0; c < cols; ++c)
-            row.push_back(u(rng));
-        out.push_back(row);
-    }
-    return out;
-}
+using native_cases::random_array;
 
 // GRU(1->8) -> Dense(8->1) in RTNeural's format.
 std::string gru_model() {

@@ -90,6 +90,22 @@ std::vector<float> stream(native::StreamModel& model, const std::vector<float>& 
     return output;
 }
 
+nlohmann::json random_array(std::mt19937& rng, std::size_t rows, std::size_t cols) {
+    std::uniform_real_distribution<float> u(-0.4f, 0.4f);
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (cols == 0) {
+            out.push_back(u(rng));
+            continue;
+        }
+        nlohmann::json row = nlohmann::json::array();
+        for (std::size_t k = 0; k < cols; ++k)
+            row.push_back(u(rng));
+        out.push_back(row);
+    }
+    return out;
+}
+
 std::string read_text(const std::filesystem::path& path) {
     std::ifstream file(path, std::ios::binary);
     if (!file)

@@ -6,7 +6,10 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <random>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "engines/native/stream_model.hpp"
 
@@ -36,6 +39,10 @@ std::vector<float> stream(native::StreamModel& model, const std::vector<float>& 
 
 /// [test] A model file's text.
 std::string read_text(const std::filesystem::path& path);
+
+/// [test] A seeded random JSON array of `rows` x `cols` in [-0.4, 0.4) (cols 0: a vector of
+/// `rows`), for writing small models in the RTNeural format.
+nlohmann::json random_array(std::mt19937& rng, std::size_t rows, std::size_t cols = 0);
 
 /// [test] Max |a - b| over the common length, and where (for messages).
 double max_abs_error(const std::vector<float>& a, const std::vector<float>& b,

@@ -21,23 +21,7 @@ namespace legato::test {
 namespace {
 
 using nlohmann::json;
-
-// A seeded random array of `rows` x `cols` (cols 0: a vector of `rows`).
-json random_array(std::mt19937& rng, std::size_t rows, std::size_t cols = 0) {
-    std::uniform_real_distribution<float> u(-0.4f, 0.4f);
-    json out = json::array();
-    for (std::size_t r = 0; r < rows; ++r) {
-        if (cols == 0) {
-            out.push_back(u(rng));
-            continue;
-        }
-        json row = json::array();
-        for (std::size_t c = 0; c < cols; ++c)
-            row.push_back(u(rng));
-        out.push_back(row);
-    }
-    return out;
-}
+using native_cases::random_array;
 
 // LSTM(1->hidden) -> Dense(hidden->1), as RTNeural's exporter writes it.
 std::string lstm_model(std::size_t hidden, unsigned seed = 1) {
