@@ -85,6 +85,12 @@ class AudioThreadSyscalls : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(AudioThreadSyscalls, AnticipateMakesNoneInSteadyState) {
     const std::size_t block = GetParam();
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // A timing claim about the product build: instrumented, the worker's nap-and-spin path runs
+    // several times slower and a noisy VM pushed a few wake-ups past the margin (1-3 calls in
+    // 250 in a CI run). The release stage checks it; the control below still runs here.
+    GTEST_SKIP() << "timing claim checked in the release build, not under a sanitizer";
+#endif
     // A VM stall can leave the worker asleep when a request comes (then one wake-up is the
     // right thing to do): up to three attempts, one of which must be clean.
     SyscallCount best;
