@@ -93,6 +93,36 @@ void activate(Activation a, float* x, std::size_t n, float alpha) noexcept LEGAT
     }
 }
 
+void lstm_update(const float* g, float* c, float* h,
+                 std::size_t hidden) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_lstm_update(g, c, h, hidden);
+#else
+    for (std::size_t j = 0; j < hidden; ++j) {
+        const float in_gate = sigmoid(g[j]);
+        const float forget_gate = sigmoid(g[hidden + j]);
+        const float cell_gate = std::tanh(g[2 * hidden + j]);
+        const float out_gate = sigmoid(g[3 * hidden + j]);
+        c[j] = forget_gate * c[j] + in_gate * cell_gate;
+        h[j] = out_gate * std::tanh(c[j]);
+    }
+#endif
+}
+
+void gru_update(const float* xg, const float* hg, float* h,
+                std::size_t hidden) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_gru_update(xg, hg, h, hidden);
+#else
+    for (std::size_t j = 0; j < hidden; ++j) {
+        const float update = sigmoid(xg[j] + hg[j]);
+        const float reset = sigmoid(xg[hidden + j] + hg[hidden + j]);
+        const float candidate = std::tanh(xg[2 * hidden + j] + reset * hg[2 * hidden + j]);
+        h[j] = update * h[j] + (1.0f - update) * candidate;
+    }
+#endif
+}
+
 #if !LEGATO_NATIVE_SIMD
 const char* simd_target() noexcept {
     return "scalar";

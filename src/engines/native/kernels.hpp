@@ -51,9 +51,34 @@ inline float fast_tanh(float x) noexcept LEGATO_NONBLOCKING {
 }
 
 /// [any thread] Applies `a` to x[0..n) in place; `alpha` as the enum says. tanh and sigmoid
-/// are exact to float precision (SIMD: within 4 and 2 ULP of std::tanh / the exact logistic).
+/// are exact to float precision (SIMD: within 4 and 3 ULP of the exact values; tests/native/
+/// kernels_test.cpp measures them).
 void activate(Activation a, float* x, std::size_t n,
               float alpha = 0.0f) noexcept LEGATO_NONBLOCKING;
+
+/// Floats every buffer handed to lstm_update / gru_update stays readable past its used part
+/// (whole-vector loads), and the row padding of gate matrices (padded_rows()).
+inline constexpr std::size_t kernel_pad = 16;
+
+/// [any thread] `rows` rounded up to a multiple of kernel_pad: gate matrices stored with this
+/// many rows (the extra ones zero) run in whole vectors.
+constexpr std::size_t padded_rows(std::size_t rows) noexcept {
+    return (rows + kernel_pad - 1) / kernel_pad * kernel_pad;
+}
+
+/// [any thread] The LSTM cell update from the gate pre-activations g (input, forget, cell,
+/// output; `hidden` each, back to back): c = sigmoid(f) c + sigmoid(i) tanh(g),
+/// h = sigmoid(o) tanh(c), exact activations. Writes c[0..hidden) and h[0..hidden) only; g, c
+/// and h must be readable kernel_pad floats past their used part. Real-time safe.
+void lstm_update(const float* g, float* c, float* h,
+                 std::size_t hidden) noexcept LEGATO_NONBLOCKING;
+
+/// [any thread] The GRU update with the reset gate after the recurrent product (Keras
+/// reset_after, PyTorch): xg and hg are the input- and state-side pre-activations with their
+/// biases (update, reset, candidate; `hidden` each). z = sigmoid(xz + hz), r = sigmoid(xr + hr),
+/// n = tanh(xn + r hn), h = z h + (1 - z) n, in place. Same readability rule as lstm_update.
+void gru_update(const float* xg, const float* hg, float* h,
+                std::size_t hidden) noexcept LEGATO_NONBLOCKING;
 
 /// [any thread] The SIMD target the kernels run: "AVX-512", "AVX2", a Highway baseline name,
 /// or "scalar" (built without Highway).

@@ -95,36 +95,52 @@ std::string BatchNorm::describe() const {
     return "BatchNorm(" + std::to_string(scale_.size()) + ")";
 }
 
+namespace {
+
+// Column-major rows x cols -> padded x cols, zero rows below (appended after `into`'s size).
+void append_padded(std::vector<float>& into, const std::vector<float>& from, std::size_t rows,
+                   std::size_t cols, std::size_t padded) {
+    for (std::size_t c = 0; c < cols; ++c) {
+        into.insert(into.end(), from.begin() + static_cast<std::ptrdiff_t>(c * rows),
+                    from.begin() + static_cast<std::ptrdiff_t>((c + 1) * rows));
+        into.insert(into.end(), padded - rows, 0.0f);
+    }
+}
+
+std::vector<float> padded(const std::vector<float>& from, std::size_t rows, std::size_t cols) {
+    std::vector<float> out;
+    out.reserve(padded_rows(rows) * cols);
+    append_padded(out, from, rows, cols, padded_rows(rows));
+    return out;
+}
+
+}  // namespace
+
 LSTM::LSTM(std::size_t in, std::size_t hidden, std::vector<float> kernel,
            std::vector<float> recurrent, std::vector<float> bias)
     : in_(in),
       hidden_(hidden),
-      kernel_(std::move(kernel)),
-      recurrent_(std::move(recurrent)),
-      bias_(std::move(bias)),
-      gates_(4 * hidden),
-      h_(hidden),
-      c_(hidden) {}
+      gates_(padded_rows(4 * hidden) + kernel_pad),
+      xh_(in + hidden + kernel_pad),
+      c_(hidden + kernel_pad) {
+    const std::size_t rows = padded_rows(4 * hidden);
+    weights_.reserve(rows * (in + hidden));
+    append_padded(weights_, kernel, 4 * hidden, in, rows);
+    append_padded(weights_, recurrent, 4 * hidden, hidden, rows);
+    bias_ = padded(bias, 4 * hidden, 1);
+}
 
 void LSTM::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
     const std::size_t H = hidden_;
-    float* g = gates_.data();
-    matvec(kernel_.data(), in, bias_.data(), g, 4 * H, in_);
-    matvec_add(recurrent_.data(), h_.data(), g, 4 * H, H);
-    activate(Activation::sigmoid, g, 2 * H);      // input, forget
-    activate(Activation::tanh, g + 2 * H, H);     // cell candidate
-    activate(Activation::sigmoid, g + 3 * H, H);  // output
-    for (std::size_t j = 0; j < H; ++j)
-        c_[j] = g[H + j] * c_[j] + g[j] * g[2 * H + j];
-    std::copy(c_.begin(), c_.end(), h_.begin());
-    activate(Activation::tanh, h_.data(), H);
-    for (std::size_t j = 0; j < H; ++j)
-        h_[j] *= g[3 * H + j];
-    std::copy(h_.begin(), h_.end(), out);
+    float* h = xh_.data() + in_;
+    std::copy(in, in + in_, xh_.data());
+    matvec(weights_.data(), xh_.data(), bias_.data(), gates_.data(), padded_rows(4 * H), in_ + H);
+    lstm_update(gates_.data(), c_.data(), h, H);
+    std::copy(h, h + H, out);
 }
 
 void LSTM::reset() noexcept LEGATO_NONBLOCKING {
-    std::fill(h_.begin(), h_.end(), 0.0f);
+    std::fill(xh_.begin(), xh_.end(), 0.0f);
     std::fill(c_.begin(), c_.end(), 0.0f);
 }
 
@@ -137,30 +153,21 @@ GRU::GRU(std::size_t in, std::size_t hidden, std::vector<float> kernel,
          std::vector<float> recurrent_bias)
     : in_(in),
       hidden_(hidden),
-      kernel_(std::move(kernel)),
-      recurrent_(std::move(recurrent)),
-      input_bias_(std::move(input_bias)),
-      recurrent_bias_(std::move(recurrent_bias)),
-      x_gates_(3 * hidden),
-      h_gates_(3 * hidden),
-      h_(hidden) {}
+      kernel_(padded(kernel, 3 * hidden, in)),
+      recurrent_(padded(recurrent, 3 * hidden, hidden)),
+      input_bias_(padded(input_bias, 3 * hidden, 1)),
+      recurrent_bias_(padded(recurrent_bias, 3 * hidden, 1)),
+      x_gates_(padded_rows(3 * hidden) + kernel_pad),
+      h_gates_(padded_rows(3 * hidden) + kernel_pad),
+      h_(hidden + kernel_pad) {}
 
 void GRU::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
     const std::size_t H = hidden_;
-    float* xg = x_gates_.data();
-    float* hg = h_gates_.data();
-    matvec(kernel_.data(), in, input_bias_.data(), xg, 3 * H, in_);
-    matvec(recurrent_.data(), h_.data(), recurrent_bias_.data(), hg, 3 * H, H);
-    for (std::size_t j = 0; j < 2 * H; ++j)  // update and reset gates
-        xg[j] += hg[j];
-    activate(Activation::sigmoid, xg, 2 * H);
-    for (std::size_t j = 0; j < H;
-         ++j)  // candidate: the reset gate applies after U h (reset_after)
-        xg[2 * H + j] += xg[H + j] * hg[2 * H + j];
-    activate(Activation::tanh, xg + 2 * H, H);
-    for (std::size_t j = 0; j < H; ++j)
-        h_[j] = xg[j] * h_[j] + (1.0f - xg[j]) * xg[2 * H + j];
-    std::copy(h_.begin(), h_.end(), out);
+    const std::size_t rows = padded_rows(3 * H);
+    matvec(kernel_.data(), in, input_bias_.data(), x_gates_.data(), rows, in_);
+    matvec(recurrent_.data(), h_.data(), recurrent_bias_.data(), h_gates_.data(), rows, H);
+    gru_update(x_gates_.data(), h_gates_.data(), h_.data(), H);
+    std::copy(h_.data(), h_.data() + H, out);
 }
 
 void GRU::reset() noexcept LEGATO_NONBLOCKING {

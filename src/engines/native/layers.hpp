@@ -113,8 +113,10 @@ public:
 
 private:
     std::size_t in_, hidden_;
-    std::vector<float> kernel_, recurrent_, bias_;
-    std::vector<float> gates_, h_, c_;
+    // [kernel; recurrent] as one padded_rows(4H) x (in + H) column-major matrix, so one pass
+    // over [x; h] computes every gate.
+    std::vector<float> weights_, bias_;
+    std::vector<float> gates_, xh_, c_;  ///< padded by kernel_pad (lstm_update)
 };
 
 /// A GRU cell as Keras computes it with reset_after (gates update, reset, candidate):
@@ -134,8 +136,9 @@ public:
 
 private:
     std::size_t in_, hidden_;
+    // Stored with padded_rows(3H) rows (zeros below), so the products run in whole vectors.
     std::vector<float> kernel_, recurrent_, input_bias_, recurrent_bias_;
-    std::vector<float> x_gates_, h_gates_, h_;
+    std::vector<float> x_gates_, h_gates_, h_;  ///< padded by kernel_pad (gru_update)
 };
 
 /// A causal, dilated, grouped 1-D convolution over the frame sequence (Keras' causal Conv1D):

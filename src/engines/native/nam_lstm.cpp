@@ -44,9 +44,10 @@ LstmModel::LstmModel(const LstmConfig& config, WeightCursor& weights, ModelInfo 
         take_vector(weights, 4 * hidden, layer + " (gate bias)", cell.bias);
         take_vector(weights, hidden, layer + " (initial hidden state)", cell.h_start);
         take_vector(weights, hidden, layer + " (initial cell state)", cell.c_start);
-        cell.xh.assign(cell.inputs + hidden, 0.0f);
-        cell.cell.assign(hidden, 0.0f);
-        cell.gates.assign(4 * hidden, 0.0f);
+        // Padded: lstm_update reads whole vectors past the used part.
+        cell.xh.assign(cell.inputs + hidden + kernel_pad, 0.0f);
+        cell.cell.assign(hidden + kernel_pad, 0.0f);
+        cell.gates.assign(4 * hidden + kernel_pad, 0.0f);
     }
     take_row_major(weights, out_channels_, hidden, "head (weights)", head_weight_);
     take_vector(weights, out_channels_, "head (bias)", head_bias_);
@@ -78,23 +79,8 @@ void LstmModel::step(Cell& cell) noexcept LEGATO_NONBLOCKING {
     float* gates = cell.gates.data();
     for (std::size_t r = 0; r < 4 * h; ++r)
         gates[r] += cell.bias[r];
-    // Gate order i, f, g, o: sigmoid on i and f, tanh on g, sigmoid on o (vector kernels).
-    activate(Activation::sigmoid, gates, 2 * h);
-    activate(Activation::tanh, gates + 2 * h, h);
-    activate(Activation::sigmoid, gates + 3 * h, h);
-    const float* in_gate = gates;
-    const float* forget_gate = gates + h;
-    const float* cell_gate = gates + 2 * h;
-    const float* out_gate = gates + 3 * h;
-    float* c = cell.cell.data();
-    float* hidden = cell.xh.data() + cell.inputs;
-    for (std::size_t i = 0; i < h; ++i) {
-        c[i] = forget_gate[i] * c[i] + in_gate[i] * cell_gate[i];
-        hidden[i] = c[i];
-    }
-    activate(Activation::tanh, hidden, h);
-    for (std::size_t i = 0; i < h; ++i)
-        hidden[i] *= out_gate[i];
+    // Gate order i, f, g, o, as lstm_update takes them.
+    lstm_update(gates, cell.cell.data(), cell.xh.data() + cell.inputs, h);
 }
 
 void LstmModel::process(const float* in, float* out,

@@ -1,6 +1,6 @@
 // The native engine's SIMD kernels, written once with Highway (libhwy-dev) and compiled for
 // AVX-512, AVX2 and the baseline (foreach_target); the best one this CPU runs is chosen once at
-// start-up (never on the audio thread). Highway's Exp (1 ULP) and Tanh (4 ULP) keep the
+// start-up (never on the audio thread). Highway's Exp and Expm1 (1 ULP) keep the
 // activations exact to float precision. kernels.hpp calls these when LEGATO_NATIVE_SIMD is set.
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -69,7 +69,12 @@ void MatVec(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_RE
             const float* HWY_RESTRICT b, float* HWY_RESTRICT y, std::size_t rows, std::size_t cols,
             bool accumulate) {
     const hn::ScalableTag<float> full;
-    std::size_t r = MatVecRows<8, 1>(full, w, stride, x, b, y, 0, rows, cols, accumulate);
+    // Every row chunk of a small layer in one pass over the columns when they fit the
+    // registers (LSTM-40's 160 gate rows: 10 AVX-512 vectors), so x is read once.
+    std::size_t r = MatVecRows<12, 1>(full, w, stride, x, b, y, 0, rows, cols, accumulate);
+    r = MatVecRows<10, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
+    r = MatVecRows<8, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
+    r = MatVecRows<6, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<4, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<2, 2>(full, w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<1, 4>(full, w, stride, x, b, y, r, rows, cols, accumulate);
@@ -101,17 +106,86 @@ HWY_INLINE void Map(float* HWY_RESTRICT x, std::size_t n, F f) {
     }
 }
 
+// 1 / v for v >= 1: the hardware estimate (12 or 14 bits) and one Newton step, within 1 ULP
+// of the quotient; a vector division costs several times more and bounds the cell updates.
+template <class D, class V>
+HWY_INLINE V Reciprocal(D d, V v) {
+    const V r = hn::ApproximateReciprocal(v);
+    return hn::Mul(r, hn::NegMulAdd(v, r, hn::Set(d, 2.0f)));
+}
+
+template <class D, class V>
+HWY_INLINE V Sigmoid(D d, V v) {
+    const V one = hn::Set(d, 1.0f);
+    // exp(-x) within Exp's valid range; below -88 the result is 0 to float precision.
+    const V e = hn::Exp(d, hn::Min(hn::Neg(v), hn::Set(d, 88.0f)));
+    return Reciprocal(d, hn::Add(one, e));
+}
+
+// tanh |x| = e / (e + 2) with e = expm1(2 |x|) (Highway's formula, its Expm1 keeps small |x|
+// exact), the quotient by Reciprocal; |x| clamped at 18 (tanh is 1 in float long before)
+// so that expm1 cannot overflow.
+template <class D, class V>
+HWY_INLINE V TanhExact(D d, V x) {
+    const V sign = hn::And(hn::SignBit(d), x);
+    const V magnitude = hn::Xor(x, sign);
+    const V e = hn::Expm1(d, hn::Mul(hn::Min(magnitude, hn::Set(d, 18.0f)), hn::Set(d, 2.0f)));
+    return hn::Xor(hn::Mul(e, Reciprocal(d, hn::Add(e, hn::Set(d, 2.0f)))), sign);
+}
+
+// The cell updates run over the hidden units in whole vectors: the gate blocks and the state
+// are readable past `hidden` (kernel_pad), and the last partial vector is stored masked. All
+// five activations of a chunk are independent, so they overlap in the pipeline instead of
+// running as separate short passes.
+void LstmUpdate(const float* HWY_RESTRICT g, float* HWY_RESTRICT c, float* HWY_RESTRICT h,
+                std::size_t hidden) {
+    const hn::ScalableTag<float> d;
+    const std::size_t N = hn::Lanes(d);
+    for (std::size_t j = 0; j < hidden; j += N) {
+        const auto in_gate = Sigmoid(d, hn::LoadU(d, g + j));
+        const auto forget_gate = Sigmoid(d, hn::LoadU(d, g + hidden + j));
+        const auto cell_gate = TanhExact(d, hn::LoadU(d, g + 2 * hidden + j));
+        const auto out_gate = Sigmoid(d, hn::LoadU(d, g + 3 * hidden + j));
+        const auto cell = hn::MulAdd(forget_gate, hn::LoadU(d, c + j), hn::Mul(in_gate, cell_gate));
+        const auto out = hn::Mul(out_gate, TanhExact(d, cell));
+        if (j + N <= hidden) {
+            hn::StoreU(cell, d, c + j);
+            hn::StoreU(out, d, h + j);
+        } else {
+            const auto m = hn::FirstN(d, hidden - j);
+            hn::BlendedStore(cell, m, d, c + j);
+            hn::BlendedStore(out, m, d, h + j);
+        }
+    }
+}
+
+void GruUpdate(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg, float* HWY_RESTRICT h,
+               std::size_t hidden) {
+    const hn::ScalableTag<float> d;
+    const std::size_t N = hn::Lanes(d);
+    const auto one = hn::Set(d, 1.0f);
+    for (std::size_t j = 0; j < hidden; j += N) {
+        const auto update = Sigmoid(d, hn::Add(hn::LoadU(d, xg + j), hn::LoadU(d, hg + j)));
+        const auto reset =
+            Sigmoid(d, hn::Add(hn::LoadU(d, xg + hidden + j), hn::LoadU(d, hg + hidden + j)));
+        // reset_after: the reset gate scales the recurrent product, bias included.
+        const auto candidate = TanhExact(d, hn::MulAdd(reset, hn::LoadU(d, hg + 2 * hidden + j),
+                                                       hn::LoadU(d, xg + 2 * hidden + j)));
+        const auto state =
+            hn::MulAdd(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
+        if (j + N <= hidden)
+            hn::StoreU(state, d, h + j);
+        else
+            hn::BlendedStore(state, hn::FirstN(d, hidden - j), d, h + j);
+    }
+}
+
 void TanhInPlace(float* HWY_RESTRICT x, std::size_t n) {
-    Map(x, n, [](auto d, auto v) HWY_ATTR { return hn::Tanh(d, v); });
+    Map(x, n, [](auto d, auto v) HWY_ATTR { return TanhExact(d, v); });
 }
 
 void SigmoidInPlace(float* HWY_RESTRICT x, std::size_t n) {
-    Map(x, n, [](auto d, auto v) HWY_ATTR {
-        const auto one = hn::Set(d, 1.0f);
-        // exp(-x) within Exp's valid range; below -88 the result is 0 to float precision.
-        const auto e = hn::Exp(d, hn::Min(hn::Neg(v), hn::Set(d, 88.0f)));
-        return hn::Div(one, hn::Add(one, e));
-    });
+    Map(x, n, [](auto d, auto v) HWY_ATTR { return Sigmoid(d, v); });
 }
 
 }  // namespace legato::native::HWY_NAMESPACE
@@ -129,6 +203,8 @@ struct Table {
     decltype(&HWY_STATIC_DISPATCH(MatVec)) matvec;
     decltype(&HWY_STATIC_DISPATCH(TanhInPlace)) tanh;
     decltype(&HWY_STATIC_DISPATCH(SigmoidInPlace)) sigmoid;
+    decltype(&HWY_STATIC_DISPATCH(LstmUpdate)) lstm_update;
+    decltype(&HWY_STATIC_DISPATCH(GruUpdate)) gru_update;
     const char* name;
 };
 
@@ -139,13 +215,16 @@ Table choose() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-        return {&N_AVX3::MatVec, &N_AVX3::TanhInPlace, &N_AVX3::SigmoidInPlace, "AVX-512"};
+        return {&N_AVX3::MatVec,     &N_AVX3::TanhInPlace, &N_AVX3::SigmoidInPlace,
+                &N_AVX3::LstmUpdate, &N_AVX3::GruUpdate,   "AVX-512"};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
         __builtin_cpu_supports("bmi2"))
-        return {&N_AVX2::MatVec, &N_AVX2::TanhInPlace, &N_AVX2::SigmoidInPlace, "AVX2"};
+        return {&N_AVX2::MatVec,     &N_AVX2::TanhInPlace, &N_AVX2::SigmoidInPlace,
+                &N_AVX2::LstmUpdate, &N_AVX2::GruUpdate,   "AVX2"};
 #endif
-    return {&HWY_STATIC_DISPATCH(MatVec), &HWY_STATIC_DISPATCH(TanhInPlace),
-            &HWY_STATIC_DISPATCH(SigmoidInPlace), hwy::TargetName(HWY_STATIC_TARGET)};
+    return {&HWY_STATIC_DISPATCH(MatVec),         &HWY_STATIC_DISPATCH(TanhInPlace),
+            &HWY_STATIC_DISPATCH(SigmoidInPlace), &HWY_STATIC_DISPATCH(LstmUpdate),
+            &HWY_STATIC_DISPATCH(GruUpdate),      hwy::TargetName(HWY_STATIC_TARGET)};
 }
 
 const Table table = choose();
@@ -170,6 +249,20 @@ void simd_tanh(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING {
 void simd_sigmoid(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING {
     LEGATO_UNVERIFIED_EFFECTS_BEGIN
     table.sigmoid(x, n);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_lstm_update(const float* g, float* c, float* h,
+                      std::size_t hidden) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    table.lstm_update(g, c, h, hidden);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_gru_update(const float* xg, const float* hg, float* h,
+                     std::size_t hidden) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    table.gru_update(xg, hg, h, hidden);
     LEGATO_UNVERIFIED_EFFECTS_END
 }
 

@@ -11,9 +11,14 @@ namespace legato::native {
 /// w + c * stride. Real-time safe.
 void simd_matvec(const float* w, std::size_t stride, const float* x, const float* b, float* y,
                  std::size_t rows, std::size_t cols, bool accumulate) noexcept LEGATO_NONBLOCKING;
-/// [any thread] In place, within 4 ULP of std::tanh (Highway's Tanh).
+/// [any thread] In place, within 4 ULP of the exact tanh (Highway's Expm1, a Newton reciprocal).
 void simd_tanh(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
-/// [any thread] In place, 1 / (1 + exp(-x)) with Highway's Exp (1 ULP).
+/// [any thread] In place, 1 / (1 + exp(-x)) within 3 ULP (Highway's Exp, a Newton reciprocal).
 void simd_sigmoid(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
+/// [any thread] kernels.hpp lstm_update / gru_update.
+void simd_lstm_update(const float* g, float* c, float* h,
+                      std::size_t hidden) noexcept LEGATO_NONBLOCKING;
+void simd_gru_update(const float* xg, const float* hg, float* h,
+                     std::size_t hidden) noexcept LEGATO_NONBLOCKING;
 
 }  // namespace legato::native

@@ -1,0 +1,152 @@
+// The native engine's arithmetic against double-precision references: the activations stay
+// within a few ULP over the whole useful range (the "exact activations" claim of
+// docs/engines.md), and the fused LSTM/GRU cell updates match the cell formulas at hidden sizes
+// that end in partial vectors without writing past `hidden`.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "engines/native/kernels.hpp"
+
+namespace legato::test {
+namespace {
+
+using native::Activation;
+
+// Distance in units in the last place between two finite floats of the same sign region.
+std::int64_t ulp_distance(float a, float b) {
+    auto ordered = [](float v) {
+        std::int32_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        return bits < 0 ? static_cast<std::int64_t>(std::numeric_limits<std::int32_t>::min()) - bits
+                        : static_cast<std::int64_t>(bits);
+    };
+    return std::llabs(ordered(a) - ordered(b));
+}
+
+// Every 97th float from -30 to 30 (about 20 million values: all exponents, all mantissa bit
+// patterns in turn), through the vector kernel in odd-sized calls so tails are covered too.
+template <class Reference>
+std::int64_t worst_ulp(Activation activation, Reference reference, float* worst_at) {
+    std::vector<float> values;
+    for (float x = 30.0f; x > 1e-30f; x = std::nextafter(x, 0.0f)) {
+        std::uint32_t bits;
+        std::memcpy(&bits, &x, sizeof bits);
+        bits -= 96;
+        std::memcpy(&x, &bits, sizeof bits);
+        values.push_back(x);
+        values.push_back(-x);
+    }
+    values.push_back(0.0f);
+    std::vector<float> out = values;
+    for (std::size_t at = 0; at < out.size(); at += 37)
+        native::activate(activation, out.data() + at, std::min<std::size_t>(37, out.size() - at));
+    std::int64_t worst = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto exact = static_cast<float>(reference(static_cast<double>(values[i])));
+        const std::int64_t distance = ulp_distance(out[i], exact);
+        if (distance > worst) {
+            worst = distance;
+            *worst_at = values[i];
+        }
+    }
+    return worst;
+}
+
+TEST(NativeKernels, TanhIsWithinFourUlpOfTheExactValue) {
+    float at = 0.0f;
+    const std::int64_t worst = worst_ulp(
+        Activation::tanh, [](double x) { return std::tanh(x); }, &at);
+    std::cout << "tanh: worst " << worst << " ULP at " << at << " (" << native::simd_target()
+              << ")\n";
+    EXPECT_LE(worst, 4) << "at x = " << at;
+}
+
+TEST(NativeKernels, SigmoidIsWithinThreeUlpOfTheExactValue) {
+    float at = 0.0f;
+    const std::int64_t worst = worst_ulp(
+        Activation::sigmoid, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }, &at);
+    std::cout << "sigmoid: worst " << worst << " ULP at " << at << "\n";
+    EXPECT_LE(worst, 3) << "at x = " << at;
+}
+
+double sigmoid(double x) {
+    return 1.0 / (1.0 + std::exp(-x));
+}
+
+// Buffers with sentinels in their padding: the updates may read it, never write it.
+constexpr float sentinel = 12345.0f;
+
+std::vector<float> padded_random(std::mt19937& rng, std::size_t n, float scale) {
+    std::uniform_real_distribution<float> value(-scale, scale);
+    std::vector<float> v(n + native::kernel_pad, sentinel);
+    for (std::size_t i = 0; i < n; ++i)
+        v[i] = value(rng);
+    return v;
+}
+
+void expect_untouched_padding(const std::vector<float>& v, std::size_t used, const char* what) {
+    for (std::size_t i = used; i < v.size(); ++i)
+        ASSERT_EQ(v[i], sentinel) << what << "[" << i << "] written past the used " << used;
+}
+
+class CellUpdates : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(CellUpdates, LstmMatchesTheCellFormula) {
+    const std::size_t hidden = GetParam();
+    std::mt19937 rng(static_cast<unsigned>(hidden));
+    const auto gates = padded_random(rng, 4 * hidden, 6.0f);
+    auto c = padded_random(rng, hidden, 2.0f);
+    auto h = padded_random(rng, hidden, 1.0f);
+    const auto c_before = c;
+    native::lstm_update(gates.data(), c.data(), h.data(), hidden);
+    for (std::size_t j = 0; j < hidden; ++j) {
+        const double i = sigmoid(gates[j]), f = sigmoid(gates[hidden + j]);
+        const double g = std::tanh(static_cast<double>(gates[2 * hidden + j]));
+        const double o = sigmoid(gates[3 * hidden + j]);
+        const double cell = f * c_before[j] + i * g;
+        EXPECT_NEAR(c[j], cell, 1e-6 * (1.0 + std::fabs(cell))) << "c[" << j << "]";
+        EXPECT_NEAR(h[j], o * std::tanh(cell), 1e-6) << "h[" << j << "]";
+    }
+    expect_untouched_padding(c, hidden, "c");
+    expect_untouched_padding(h, hidden, "h");
+}
+
+TEST_P(CellUpdates, GruMatchesTheResetAfterFormula) {
+    const std::size_t hidden = GetParam();
+    std::mt19937 rng(static_cast<unsigned>(hidden) + 99u);
+    const auto xg = padded_random(rng, 3 * hidden, 4.0f);
+    const auto hg = padded_random(rng, 3 * hidden, 4.0f);
+    auto h = padded_random(rng, hidden, 1.0f);
+    const auto h_before = h;
+    native::gru_update(xg.data(), hg.data(), h.data(), hidden);
+    for (std::size_t j = 0; j < hidden; ++j) {
+        const double z = sigmoid(static_cast<double>(xg[j]) + hg[j]);
+        const double r = sigmoid(static_cast<double>(xg[hidden + j]) + hg[hidden + j]);
+        const double n =
+            std::tanh(static_cast<double>(xg[2 * hidden + j]) + r * hg[2 * hidden + j]);
+        EXPECT_NEAR(h[j], z * h_before[j] + (1.0 - z) * n, 1e-6) << "h[" << j << "]";
+    }
+    expect_untouched_padding(h, hidden, "h");
+}
+
+INSTANTIATE_TEST_SUITE_P(Hidden, CellUpdates, ::testing::Values(1, 3, 8, 16, 17, 40, 64, 100),
+                         [](const auto& param_info) {
+                             return "h" + std::to_string(param_info.param);
+                         });
+
+TEST(NativeKernels, PaddedRowsRoundsUpToWholeVectors) {
+    EXPECT_EQ(native::padded_rows(1), native::kernel_pad);
+    EXPECT_EQ(native::padded_rows(160), 160u);
+    EXPECT_EQ(native::padded_rows(120), 128u);
+    EXPECT_EQ(native::padded_rows(0), 0u);
+}
+
+}  // namespace
+}  // namespace legato::test
