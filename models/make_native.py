@@ -11,10 +11,15 @@ over models/stream_mono.npy (state from zero), float32 .npy [1, N] aligned with 
   conv.json      causal Conv1d(1->4, k3, d2) -> tanh -> Conv1d(4->4, k3, d4, groups 2) ->
                  BatchNorm1d(4) -> PReLU -> Linear(4->1)
 
+  lstm.onnx, gru.onnx, conv.onnx   the same three networks exported by torch.onnx.export (opsets
+                 11, 14 and 17, a dynamic time axis), for the native engine's ONNX importer
+  dense.onnx     Linear(1->8) -> LeakyReLU(0.2) -> Linear(8->6) -> ELU -> Linear(6->4) -> Sigmoid ->
+                 [:, :, 1:3] -> Linear(2->1) (ONNX only: MatMul/Add, activations and a Slice)
+
   lstm.nam, wavenet.nam   small NAM files (random weights; fuzz seeds and loader tests: the
                  native engine's NAM conformance uses the staged upstream files)
 
-The export is this script's own code (RTNeural's Keras layout: kernels [in, units], gates in
+The JSON export is this script's own code (RTNeural's Keras layout: kernels [in, units], gates in
 Keras order). tests/native/own_models_test.cpp checks the native engine against the references.
 """
 import json
@@ -89,6 +94,29 @@ class Convolutional(nn.Module):
         return self.out(x.transpose(1, 2)).reshape(1, -1)
 
 
+class Dense(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(1, 8)
+        self.b = nn.Linear(8, 6)
+        self.c = nn.Linear(6, 4)
+        self.out = nn.Linear(2, 1)
+
+    def forward(self, x):  # x [1, T]
+        x = nn.functional.leaky_relu(self.a(x.reshape(1, -1, 1)), 0.2)
+        x = torch.sigmoid(self.c(nn.functional.elu(self.b(x))))
+        return self.out(x[:, :, 1:3]).reshape(1, -1)
+
+
+def export_onnx(module, x, name, opset):
+    # The time axis is dynamic, as the native importer needs it (it streams along it).
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(module, (x[:, :64],), path, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {1: "time"}, "output": {1: "time"}},
+                      opset_version=opset)
+    print(f"{name}.onnx: {os.path.getsize(path)} bytes, opset {opset}")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     x = torch.from_numpy(np.load(os.path.join(HERE, "stream_mono.npy")).astype(np.float32)).reshape(1, -1)
@@ -122,6 +150,13 @@ def main():
             json.dump({"in_shape": [None, None, 1], "layers": layers}, f)
         np.save(os.path.join(OUT, name + ".out.npy"), y)
         print(f"{name}: {os.path.getsize(os.path.join(OUT, name + '.json'))} bytes, output {y.shape}")
+        export_onnx(module, x, name, {"lstm": 11, "gru": 14, "conv": 17}[name])
+    dense_net = Dense()
+    dense_net.eval()
+    with torch.no_grad():
+        y = dense_net(x).numpy().astype(np.float32)
+    np.save(os.path.join(OUT, "dense.out.npy"), y)
+    export_onnx(dense_net, x, "dense", 13)
     nam_files()
 
 

@@ -54,6 +54,7 @@ fuzz_one() {
         libtorch) cp models/*.pt models/bad/*.pt "$seeds"/ ;;
         tflite) cp models/*.tflite models/bad/*.tflite "$seeds"/ ;;
         native) cp models/native/*.json models/native/*.nam "$seeds"/ ;;
+        onnx) cp models/native/*.onnx "$seeds"/ ;;
     esac
     if ((seed != 0)); then echo "[fuzz] $target: ${seconds} s, seed $seed"; else echo "[fuzz] $target: ${seconds} s"; fi
     "$binary" -seed="$seed" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
@@ -73,8 +74,8 @@ fuzz_one() {
 jobs_max=$(nproc)
 failed=0
 running=0
-for target in config json onnxruntime libtorch tflite native; do
-    [[ -x "$build/fuzz/fuzz_$target" ]] || { echo "[fuzz] $target: not built (engine off), skipped"; continue; }
+for target in config json onnxruntime libtorch tflite native onnx; do
+    [[ -x "$build/fuzz/fuzz_$target" ]] || { echo "[fuzz] $target: not built (engine or importer off), skipped"; continue; }
     if ((running >= jobs_max)); then
         wait -n || failed=1
         running=$((running - 1))

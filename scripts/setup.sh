@@ -29,8 +29,9 @@ APT_PACKAGES=(
     libasound2-dev libx11-dev libxext-dev libxrandr-dev libxinerama-dev libxcursor-dev
     libfreetype-dev libfontconfig-dev libgl-dev libcurl4-gnutls-dev
     libflac-dev libvorbis-dev libogg-dev
-    # The native engine's SIMD kernels (Highway, header-only use; docs/engines.md "native")
-    libhwy-dev
+    # The native engine's SIMD kernels (Highway, header-only use) and its ONNX importer (ONNX's
+    # protobuf classes; libprotobuf-dev comes with it) (docs/engines.md "native")
+    libhwy-dev libonnx-dev libprotobuf-dev
     # The web build (web/, docs/web.md): clang/lld 19 for emscripten, Debian's acorn for its JS
     # optimiser, headless Chromium for the tests (node and npm: the machine's own, >= 18)
     clang-19 lld-19 llvm-19 node-acorn chromium

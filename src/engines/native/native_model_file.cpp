@@ -1,5 +1,6 @@
 #include "native_model_file.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "legato/error.hpp"
 #include "nam_file.hpp"
+#include "onnx_import.hpp"
 #include "rtneural_json.hpp"
 
 namespace legato::native {
@@ -23,11 +25,25 @@ std::unique_ptr<StreamModel> load_model(const ModelSource& source) {
             throw Error("cannot read native model file " + where);
         text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     }
+    // ONNX by content (a protobuf ModelProto starts with its ir_version) or by extension.
+    std::string extension = source.path.extension().string();
+    for (char& c : extension)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (looks_like_onnx(text) || (source.bytes.empty() && extension == ".onnx")) {
+#ifdef LEGATO_NATIVE_ONNX
+        return load_onnx(text, where);
+#else
+        throw Error(where +
+                    ": an ONNX model, but this build of Legato has no ONNX importer for the "
+                    "native engine (built without libonnx-dev, as the WebAssembly build is); use "
+                    "the onnxruntime engine or an RTNeural JSON / NAM file");
+#endif
+    }
     const nlohmann::json root = nlohmann::json::parse(text, nullptr, false);
     if (root.is_discarded())
         throw Error(where +
-                    ": not a native model: not JSON (the native engine reads RTNeural "
-                    "JSON and NAM .nam files)");
+                    ": not a native model: not JSON and not ONNX (the native engine reads "
+                    "RTNeural JSON, NAM .nam and ONNX files)");
     if (root.is_object() && root.contains("architecture"))
         return load_nam(text, where);
     if (root.is_object() && root.contains("layers"))

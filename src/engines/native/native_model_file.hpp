@@ -1,6 +1,6 @@
 #pragma once
-// Loading a native model from a ModelSource (a file or bytes): RTNeural JSON or NAM, told
-// apart by content.
+// Loading a native model from a ModelSource (a file or bytes): RTNeural JSON, NAM or ONNX, told
+// apart by content (ONNX also by its .onnx extension).
 
 #include <memory>
 
