@@ -10,8 +10,6 @@ namespace legato::native::onnx_import {
 
 namespace {
 
-constexpr double unknown = std::numeric_limits<double>::quiet_NaN();
-
 [[noreturn]] void fail(const std::string& what, const std::string& problem) {
     throw Error(what + ": " + problem);
 }

@@ -17,7 +17,7 @@ namespace legato::native {
 
 /// What a loaded model says about itself (legato info, docs/engines.md).
 struct ModelInfo {
-    std::string format;        ///< "rtneural-json", "nam"
+    std::string format;        ///< "rtneural-json", "nam", "onnx"
     std::string architecture;  ///< one line, e.g. "LSTM(1->40) -> Dense(40->1)"
     double sample_rate = 0.0;  ///< the rate the model was trained at; 0 = not stated
     /// Samples of input history that influence an output (1 for memoryless models); 0 for
