@@ -141,6 +141,68 @@ INSTANTIATE_TEST_SUITE_P(Hidden, CellUpdates, ::testing::Values(1, 3, 8, 16, 17,
                              return "h" + std::to_string(param_info.param);
                          });
 
+// matmul against the double-precision product, at row counts that use every vector width and
+// the scalar rows, with gaps between frames (strides) that must stay untouched.
+TEST(NativeKernels, MatmulMatchesTheProductAndLeavesGapsAlone) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    for (std::size_t rows : {1u, 3u, 4u, 8u, 13u, 16u, 32u, 40u, 49u})
+        for (std::size_t cols : {1u, 5u, 49u})
+            for (std::size_t frames : {1u, 3u, 8u, 64u})
+                for (bool accumulate : {false, true}) {
+                    std::vector<float> w(rows * cols), bias(rows);
+                    for (float& v : w)
+                        v = value(rng);
+                    for (float& v : bias)
+                        v = value(rng);
+                    const std::size_t x_stride = cols + 2, y_stride = rows + 3;
+                    std::vector<float> x(frames * x_stride), y(frames * y_stride, sentinel);
+                    for (float& v : x)
+                        v = value(rng);
+                    for (std::size_t f = 0; f < frames; ++f)
+                        for (std::size_t r = 0; r < rows; ++r)
+                            y[f * y_stride + r] = value(rng);
+                    const std::vector<float> before = y;
+                    native::matmul(w.data(), rows, cols, x.data(), x_stride, y.data(), y_stride,
+                                   frames, accumulate, bias.data());
+                    for (std::size_t f = 0; f < frames; ++f) {
+                        for (std::size_t r = 0; r < rows; ++r) {
+                            double exact = accumulate ? before[f * y_stride + r] : 0.0;
+                            for (std::size_t c = 0; c < cols; ++c)
+                                exact += static_cast<double>(w[c * rows + r]) * x[f * x_stride + c];
+                            exact += bias[r];
+                            ASSERT_NEAR(y[f * y_stride + r], exact, 1e-5)
+                                << rows << "x" << cols << ", " << frames << " frames, frame " << f
+                                << " row " << r;
+                        }
+                        for (std::size_t r = rows; r < y_stride; ++r)
+                            ASSERT_EQ(y[f * y_stride + r], sentinel) << "gap written";
+                    }
+                }
+}
+
+// A stream gives the same bits however it is cut into calls: frame f's sums do not depend on
+// how many frames share the call.
+TEST(NativeKernels, MatmulGivesTheSameBitsForAnySplitOfTheFrames) {
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    const std::size_t rows = 24, cols = 49, frames = 64;
+    std::vector<float> w(rows * cols), x(frames * cols);
+    for (float& v : w)
+        v = value(rng);
+    for (float& v : x)
+        v = value(rng);
+    std::vector<float> whole(frames * rows), pieces(frames * rows);
+    native::matmul(w.data(), rows, cols, x.data(), cols, whole.data(), rows, frames, false);
+    for (std::size_t at = 0, n = 1; at < frames; at += n, n = n % 7 + 1) {
+        const std::size_t count = std::min(n, frames - at);
+        native::matmul(w.data(), rows, cols, x.data() + at * cols, cols, pieces.data() + at * rows,
+                       rows, count, false);
+    }
+    for (std::size_t i = 0; i < whole.size(); ++i)
+        ASSERT_EQ(whole[i], pieces[i]) << "value " << i;
+}
+
 TEST(NativeKernels, PaddedRowsRoundsUpToWholeVectors) {
     EXPECT_EQ(native::padded_rows(1), native::kernel_pad);
     EXPECT_EQ(native::padded_rows(160), 160u);

@@ -37,6 +37,33 @@ void matvec_add(const float* w, const float* x, float* y, std::size_t rows,
 #endif
 }
 
+void matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
+            std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
+            bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_matmul(w, rows, cols, x, x_stride, y, y_stride, frames, accumulate, bias_after);
+#else
+    for (std::size_t f = 0; f < frames; ++f) {
+        float* out = y + f * y_stride;
+        if (!accumulate)
+            std::fill(out, out + rows, 0.0f);
+        matvec_add(w, x + f * x_stride, out, rows, cols);
+        if (bias_after != nullptr)
+            for (std::size_t r = 0; r < rows; ++r)
+                out[r] += bias_after[r];
+    }
+#endif
+}
+
+void add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_add(y, x, n);
+#else
+    for (std::size_t i = 0; i < n; ++i)
+        y[i] += x[i];
+#endif
+}
+
 void activate(Activation a, float* x, std::size_t n, float alpha) noexcept LEGATO_NONBLOCKING {
     switch (a) {
         case Activation::linear:

@@ -20,6 +20,21 @@ void matvec(const float* w, const float* x, const float* b, float* y, std::size_
 void matvec_add(const float* w, const float* x, float* y, std::size_t rows,
                 std::size_t cols) noexcept LEGATO_NONBLOCKING;
 
+/// [any thread] The same product over `frames` frames at once (frame-major, as audio streams
+/// are laid out): y[f * y_stride + r] = (accumulate ? y[f * y_stride + r] : 0)
+///   + sum_c w[c * rows + r] * x[f * x_stride + c].
+/// Several frames share each weight load and run as independent chains, which is what makes a
+/// convolution over a block fast where one frame's short product is latency-bound. How an
+/// output's terms are summed does not depend on `frames`, so a stream gives the same bits for
+/// any split into calls. `bias_after` (rows values, or null) is added to each frame's sum last,
+/// as NAM adds its biases. y must not alias x. Real-time safe.
+void matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
+            std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
+            bool accumulate, const float* bias_after = nullptr) noexcept LEGATO_NONBLOCKING;
+
+/// [any thread] y[i] += x[i] for i < n. Real-time safe.
+void add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
+
 /// The activations the importers know, by the words the formats use.
 enum class Activation {
     linear,

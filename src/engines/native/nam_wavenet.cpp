@@ -80,6 +80,15 @@ float* WaveNetModel::History::push() noexcept LEGATO_NONBLOCKING {
     return data.data() + newest * channels;
 }
 
+void WaveNetModel::History::push_block(const float* x,
+                                       std::size_t frames) noexcept LEGATO_NONBLOCKING {
+    const std::size_t first = (newest + 1) & mask;
+    const std::size_t before_wrap = std::min(frames, mask + 1 - first);
+    std::copy_n(x, before_wrap * channels, data.data() + first * channels);
+    std::copy_n(x + before_wrap * channels, (frames - before_wrap) * channels, data.data());
+    newest = (newest + frames) & mask;
+}
+
 const float* WaveNetModel::History::back(std::size_t frames) const noexcept LEGATO_NONBLOCKING {
     return data.data() + ((newest - frames) & mask) * channels;
 }
@@ -166,7 +175,10 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
             Layer& layer = array_out.layers.emplace_back();
             layer.conv = take_conv(weights, c.channels, z, c.kernel_sizes[l], c.dilations[l],
                                    c.groups_input, true, p + " (conv)");
-            layer.history = make_history(c.channels, (c.kernel_sizes[l] - 1) * c.dilations[l]);
+            // Room for a whole chunk beyond the look-back: run_layer_block reads each tap's
+            // frames for the chunk after pushing them all.
+            layer.history =
+                make_history(c.channels, (c.kernel_sizes[l] - 1) * c.dilations[l] + kChunk);
             lookback += (c.kernel_sizes[l] - 1) * c.dilations[l];
             layer.mixin = take_conv(weights, cond, z, 1, 1, c.groups_input_mixin, false,
                                     p + " (input mixin)");
@@ -199,6 +211,9 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
                 layer.conv_and_mixin.insert(layer.conv_and_mixin.end(), layer.mixin.weight.begin(),
                                             layer.mixin.weight.end());
             }
+            layer.block = !layer.conv_and_mixin.empty() && !layer.conv_pre && !layer.mixin_pre &&
+                          !layer.act_pre && !layer.act_post && !layer.layer1x1_post &&
+                          !layer.head1x1_post;
             widest_taps = std::max(widest_taps, c.kernel_sizes[l] * c.channels + cond);
             layer.activation = c.activations[l];
             layer.secondary = c.secondary[l];
@@ -264,6 +279,8 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
     for (std::vector<float>* t : {&t0_, &t1_, &t2_, &t3_, &t4_})
         t->assign(widest, 0.0f);
     taps_.assign(widest_taps, 0.0f);
+    for (std::vector<float>* t : {&block_z_, &block_next_, &block_head_})
+        t->assign(widest * kChunk, 0.0f);
 
     size_prewarm_buffers();
     reset();
@@ -427,6 +444,89 @@ void WaveNetModel::run_layer(Layer& layer, float* x, std::size_t channels, const
     }
 }
 
+void WaveNetModel::run_layer_block(Layer& layer, float* x, std::size_t channels,
+                                   const float* condition, float* head_sum, std::size_t head_in,
+                                   std::size_t frames) noexcept LEGATO_NONBLOCKING {
+    const std::size_t b = layer.bottleneck;
+    const std::size_t z_rows = layer.conv.out;
+    const std::size_t kernel = layer.conv.kernel;
+    History& history = layer.history;
+    history.push_block(x, frames);
+
+    // z = [W_conv W_mixin] [taps; condition] + bias for every frame, tap by tap in the order
+    // of the frame-by-frame product (tap k reads the chunk's frames (kernel - 1 - k) * dilation
+    // back: one stretch of the ring, or two where it wraps).
+    float* z = block_z_.data();
+    const std::size_t ring = history.mask + 1;
+    const std::size_t first = (history.newest - (frames - 1)) & history.mask;
+    for (std::size_t k = 0; k < kernel; ++k) {
+        const std::size_t start = (first - (kernel - 1 - k) * layer.conv.dilation) & history.mask;
+        const std::size_t before_wrap = std::min(frames, ring - start);
+        const float* w = layer.conv_and_mixin.data() + k * channels * z_rows;
+        matmul(w, z_rows, channels, history.data.data() + start * channels, channels, z, z_rows,
+               before_wrap, k > 0);
+        if (before_wrap < frames)
+            matmul(w, z_rows, channels, history.data.data(), channels, z + before_wrap * z_rows,
+                   z_rows, frames - before_wrap, k > 0);
+    }
+    matmul(layer.conv_and_mixin.data() + kernel * channels * z_rows, z_rows, condition_size_,
+           condition, condition_size_, z, z_rows, frames, true, layer.conv.bias.data());
+
+    const bool per_channel =
+        layer.activation.kind == NamActivation::Kind::prelu && layer.activation.slopes.size() > 1;
+    if (layer.gating == Gating::none && !per_channel) {
+        layer.activation.apply(z, frames * b);  // z_rows == b: the chunk is one run
+    } else {
+        for (std::size_t f = 0; f < frames; ++f) {
+            float* zf = z + f * z_rows;
+            switch (layer.gating) {
+                case Gating::none:
+                    layer.activation.apply(zf, b);
+                    break;
+                case Gating::gated:
+                    layer.activation.apply(zf, b);
+                    layer.secondary.apply(zf + b, b);
+                    for (std::size_t i = 0; i < b; ++i)
+                        zf[i] *= zf[b + i];
+                    break;
+                case Gating::blended: {
+                    float* aside = t1_.data();
+                    std::copy_n(zf, b, aside);
+                    layer.activation.apply(zf, b);
+                    layer.secondary.apply(zf + b, b);
+                    for (std::size_t i = 0; i < b; ++i) {
+                        const float alpha = zf[b + i];
+                        zf[i] = alpha * zf[i] + (1.0f - alpha) * aside[i];
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    const float* head = z;
+    std::size_t head_stride = z_rows;
+    if (layer.head1x1) {
+        const Conv& conv = *layer.head1x1;
+        matmul(conv.weight.data(), conv.out, b, z, z_rows, block_head_.data(), conv.out, frames,
+               false, conv.bias.empty() ? nullptr : conv.bias.data());
+        head = block_head_.data();
+        head_stride = conv.out;
+    }
+    if (head_stride == head_in)  // frame after frame: one run
+        add(head_sum, head, frames * head_in);
+    else
+        for (std::size_t f = 0; f < frames; ++f)
+            add(head_sum + f * head_in, head + f * head_stride, head_in);
+    if (layer.layer1x1) {  // residual; without layer1x1 the input passes unchanged
+        const Conv& conv = *layer.layer1x1;
+        float* next = block_next_.data();
+        matmul(conv.weight.data(), channels, b, z, z_rows, next, channels, frames, false,
+               conv.bias.empty() ? nullptr : conv.bias.data());
+        add(x, next, frames * channels);
+    }
+}
+
 void WaveNetModel::run_post_head(const float* head_out, float* out,
                                  std::size_t frames) noexcept LEGATO_NONBLOCKING {
     PostHead& head = *post_head_;
@@ -459,8 +559,8 @@ void WaveNetModel::run_chunk(const float* in, float* out,
     for (std::size_t a = 0; a < arrays_.size(); ++a) {
         LayerArray& array = arrays_[a];
         float* x = stream_[a % 2].data();
-        for (std::size_t f = 0; f < frames; ++f)
-            dense_frame(array.rechannel, source + f * source_rows, x + f * array.channels);
+        matmul(array.rechannel.weight.data(), array.channels, source_rows, source, source_rows, x,
+               array.channels, frames, false);  // the rechannel has no bias
         // The head sum starts at zero, or at the previous array's head output.
         const std::size_t head_values = array.head_in * frames;
         if (a == 0)
@@ -468,7 +568,12 @@ void WaveNetModel::run_chunk(const float* in, float* out,
         else
             std::copy_n(head_out_.begin(), head_values, head_sum_.begin());
         for (Layer& layer : array.layers)
-            run_layer(layer, x, array.channels, condition, head_sum_.data(), array.head_in, frames);
+            if (layer.block)
+                run_layer_block(layer, x, array.channels, condition, head_sum_.data(),
+                                array.head_in, frames);
+            else
+                run_layer(layer, x, array.channels, condition, head_sum_.data(), array.head_in,
+                          frames);
         const std::size_t head_size = array.head_rechannel.out;
         for (std::size_t f = 0; f < frames; ++f) {
             std::copy_n(head_sum_.data() + f * array.head_in, array.head_in,

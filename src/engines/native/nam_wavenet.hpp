@@ -144,6 +144,8 @@ private:
         std::size_t channels = 0, mask = 0, newest = 0;
         float* push() noexcept LEGATO_NONBLOCKING;
         const float* back(std::size_t frames) const noexcept LEGATO_NONBLOCKING;
+        /// `frames` frames (frame-major) at once, in at most two copies; fewer than the ring.
+        void push_block(const float* x, std::size_t frames) noexcept LEGATO_NONBLOCKING;
     };
     struct Film {
         Conv conv;  // condition -> scale (and shift)
@@ -157,6 +159,9 @@ private:
         // [conv taps | input mixin] side by side, when no FiLM comes between the two products
         // (then z is one product over [taps; condition]); empty otherwise.
         std::vector<float> conv_and_mixin;
+        // No FiLM anywhere (A1 and most A2 files): the layer runs over the whole chunk as
+        // matrix products (run_layer_block) instead of frame by frame.
+        bool block = false;
         std::optional<Conv> layer1x1, head1x1;
         NamActivation activation, secondary;
         Gating gating = Gating::none;
@@ -194,6 +199,9 @@ private:
     void run_layer(Layer& layer, float* x, std::size_t channels, const float* condition,
                    float* head_sum, std::size_t head_in,
                    std::size_t frames) noexcept LEGATO_NONBLOCKING;
+    void run_layer_block(Layer& layer, float* x, std::size_t channels, const float* condition,
+                         float* head_sum, std::size_t head_in,
+                         std::size_t frames) noexcept LEGATO_NONBLOCKING;
     void run_post_head(const float* head_out, float* out,
                        std::size_t frames) noexcept LEGATO_NONBLOCKING;
 
@@ -223,6 +231,7 @@ private:
     std::vector<float> head_out_;                // head rechannel output
     std::vector<float> t0_, t1_, t2_, t3_, t4_;  // per-frame vectors
     std::vector<float> taps_;                    // a convolution's gathered inputs
+    std::vector<float> block_z_, block_next_, block_head_;  // run_layer_block: chunk x rows
 };
 
 }  // namespace legato::native::nam

@@ -26,8 +26,8 @@ public:
 private:
     std::vector<std::unique_ptr<Layer>> layers_;
     ModelInfo info_;
-    std::vector<float> a_, b_;
-    std::size_t ins_ = 0, outs_ = 0;  ///< values per frame in and out (process() reads these)  ///< ping-pong frames, as wide as the widest layer
+    std::vector<float> a_, b_;        ///< ping-pong frames, as wide as the widest layer
+    std::size_t ins_ = 0, outs_ = 0;  ///< values per frame in and out (process() reads these)
 };
 
 }  // namespace legato::native

@@ -88,6 +88,108 @@ void MatVec(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_RE
     }
 }
 
+// Rows [r, r + Unroll * Lanes(d)) of Y = W X for frames [0, frames): `Frames` frames at a time
+// (then one by one). Each output sums its columns over kMatMulSplit chains (column c feeds
+// chain c % kMatMulSplit; the columns left over feed chain 0), added up at the end in a fixed
+// order: a single frame still has independent chains to hide the FMA latency, and the result
+// does not depend on how a stream is cut into calls (frames share nothing but weight loads).
+constexpr std::size_t kMatMulSplit = 4;
+
+template <std::size_t Unroll, std::size_t Frames, class D>
+HWY_INLINE void MatMulRows(D d, const float* HWY_RESTRICT w, std::size_t rows, std::size_t cols,
+                           const float* HWY_RESTRICT x, std::size_t x_stride, float* HWY_RESTRICT y,
+                           std::size_t y_stride, std::size_t r, std::size_t frames, bool accumulate,
+                           const float* HWY_RESTRICT bias_after) {
+    constexpr std::size_t S = kMatMulSplit;
+    const std::size_t N = hn::Lanes(d);
+    using V = hn::Vec<D>;
+    std::size_t f = 0;
+    for (; f + Frames <= frames; f += Frames) {
+        V acc[Unroll][Frames][S];
+        for (std::size_t u = 0; u < Unroll; ++u)
+            for (std::size_t k = 0; k < Frames; ++k) {
+                acc[u][k][0] =
+                    accumulate ? hn::LoadU(d, y + (f + k) * y_stride + r + u * N) : hn::Zero(d);
+                for (std::size_t s = 1; s < S; ++s)
+                    acc[u][k][s] = hn::Zero(d);
+            }
+        std::size_t c = 0;
+        for (; c + S <= cols; c += S)
+            for (std::size_t s = 0; s < S; ++s) {
+                V column[Unroll];
+                for (std::size_t u = 0; u < Unroll; ++u)
+                    column[u] = hn::LoadU(d, w + (c + s) * rows + r + u * N);
+                for (std::size_t k = 0; k < Frames; ++k) {
+                    const V xc = hn::Set(d, x[(f + k) * x_stride + c + s]);
+                    for (std::size_t u = 0; u < Unroll; ++u)
+                        acc[u][k][s] = hn::MulAdd(column[u], xc, acc[u][k][s]);
+                }
+            }
+        for (; c < cols; ++c)
+            for (std::size_t k = 0; k < Frames; ++k) {
+                const V xc = hn::Set(d, x[(f + k) * x_stride + c]);
+                for (std::size_t u = 0; u < Unroll; ++u)
+                    acc[u][k][0] =
+                        hn::MulAdd(hn::LoadU(d, w + c * rows + r + u * N), xc, acc[u][k][0]);
+            }
+        for (std::size_t u = 0; u < Unroll; ++u)
+            for (std::size_t k = 0; k < Frames; ++k) {
+                V sum = acc[u][k][0];
+                for (std::size_t s = 1; s < S; ++s)
+                    sum = hn::Add(sum, acc[u][k][s]);
+                if (bias_after != nullptr)
+                    sum = hn::Add(sum, hn::LoadU(d, bias_after + r + u * N));
+                hn::StoreU(sum, d, y + (f + k) * y_stride + r + u * N);
+            }
+    }
+    if constexpr (Frames > 1)
+        if (f < frames)
+            MatMulRows<Unroll, 1>(d, w, rows, cols, x + f * x_stride, x_stride, y + f * y_stride,
+                                  y_stride, r, frames - f, accumulate, bias_after);
+}
+
+void MatMul(const float* HWY_RESTRICT w, std::size_t rows, std::size_t cols,
+            const float* HWY_RESTRICT x, std::size_t x_stride, float* HWY_RESTRICT y,
+            std::size_t y_stride, std::size_t frames, bool accumulate,
+            const float* HWY_RESTRICT bias_after) {
+    // Frames per group: 16 accumulators with 32 vector registers, 8 with 16.
+    constexpr std::size_t kGroup = HWY_LANES(float) >= 16 ? 4 : 2;
+    const hn::ScalableTag<float> full;
+    const hn::CappedTag<float, 8> eight;
+    const hn::CappedTag<float, 4> four;
+    const std::size_t N = hn::Lanes(full);
+    std::size_t r = 0;
+    for (; r + 2 * N <= rows; r += 2 * N)
+        MatMulRows<2, kGroup / 2>(full, w, rows, cols, x, x_stride, y, y_stride, r, frames,
+                                  accumulate, bias_after);
+    for (; r + N <= rows; r += N)
+        MatMulRows<1, kGroup>(full, w, rows, cols, x, x_stride, y, y_stride, r, frames, accumulate,
+                              bias_after);
+    for (; r + hn::Lanes(eight) <= rows; r += hn::Lanes(eight))
+        MatMulRows<1, kGroup>(eight, w, rows, cols, x, x_stride, y, y_stride, r, frames, accumulate,
+                              bias_after);
+    for (; r + hn::Lanes(four) <= rows; r += hn::Lanes(four))
+        MatMulRows<1, kGroup>(four, w, rows, cols, x, x_stride, y, y_stride, r, frames, accumulate,
+                              bias_after);
+    for (; r < rows; ++r)  // fewer than 4 rows left: one chain, in column order
+        for (std::size_t f = 0; f < frames; ++f) {
+            float acc = accumulate ? y[f * y_stride + r] : 0.0f;
+            for (std::size_t c = 0; c < cols; ++c)
+                acc += w[c * rows + r] * x[f * x_stride + c];
+            y[f * y_stride + r] = acc + (bias_after != nullptr ? bias_after[r] : 0.0f);
+        }
+}
+
+void Add(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, std::size_t n) {
+    const hn::ScalableTag<float> d;
+    const std::size_t N = hn::Lanes(d);
+    std::size_t i = 0;
+    for (; i + N <= n; i += N)
+        hn::StoreU(hn::Add(hn::LoadU(d, y + i), hn::LoadU(d, x + i)), d, y + i);
+    for (; i < n; ++i)
+        y[i] += x[i];
+}
+
 // Applies `f` to x[0..n) in place; the last partial vector goes through an aligned buffer.
 template <class F>
 HWY_INLINE void Map(float* HWY_RESTRICT x, std::size_t n, F f) {
@@ -201,6 +303,8 @@ namespace {
 
 struct Table {
     decltype(&HWY_STATIC_DISPATCH(MatVec)) matvec;
+    decltype(&HWY_STATIC_DISPATCH(MatMul)) matmul;
+    decltype(&HWY_STATIC_DISPATCH(Add)) add;
     decltype(&HWY_STATIC_DISPATCH(TanhInPlace)) tanh;
     decltype(&HWY_STATIC_DISPATCH(SigmoidInPlace)) sigmoid;
     decltype(&HWY_STATIC_DISPATCH(LstmUpdate)) lstm_update;
@@ -215,16 +319,23 @@ Table choose() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-        return {&N_AVX3::MatVec,     &N_AVX3::TanhInPlace, &N_AVX3::SigmoidInPlace,
-                &N_AVX3::LstmUpdate, &N_AVX3::GruUpdate,   "AVX-512"};
+        return {
+            &N_AVX3::MatVec,         &N_AVX3::MatMul,     &N_AVX3::Add,       &N_AVX3::TanhInPlace,
+            &N_AVX3::SigmoidInPlace, &N_AVX3::LstmUpdate, &N_AVX3::GruUpdate, "AVX-512"};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
         __builtin_cpu_supports("bmi2"))
-        return {&N_AVX2::MatVec,     &N_AVX2::TanhInPlace, &N_AVX2::SigmoidInPlace,
-                &N_AVX2::LstmUpdate, &N_AVX2::GruUpdate,   "AVX2"};
+        return {
+            &N_AVX2::MatVec,         &N_AVX2::MatMul,     &N_AVX2::Add,       &N_AVX2::TanhInPlace,
+            &N_AVX2::SigmoidInPlace, &N_AVX2::LstmUpdate, &N_AVX2::GruUpdate, "AVX2"};
 #endif
-    return {&HWY_STATIC_DISPATCH(MatVec),         &HWY_STATIC_DISPATCH(TanhInPlace),
-            &HWY_STATIC_DISPATCH(SigmoidInPlace), &HWY_STATIC_DISPATCH(LstmUpdate),
-            &HWY_STATIC_DISPATCH(GruUpdate),      hwy::TargetName(HWY_STATIC_TARGET)};
+    return {&HWY_STATIC_DISPATCH(MatVec),
+            &HWY_STATIC_DISPATCH(MatMul),
+            &HWY_STATIC_DISPATCH(Add),
+            &HWY_STATIC_DISPATCH(TanhInPlace),
+            &HWY_STATIC_DISPATCH(SigmoidInPlace),
+            &HWY_STATIC_DISPATCH(LstmUpdate),
+            &HWY_STATIC_DISPATCH(GruUpdate),
+            hwy::TargetName(HWY_STATIC_TARGET)};
 }
 
 const Table table = choose();
@@ -237,6 +348,20 @@ void simd_matvec(const float* w, std::size_t stride, const float* x, const float
                  std::size_t rows, std::size_t cols, bool accumulate) noexcept LEGATO_NONBLOCKING {
     LEGATO_UNVERIFIED_EFFECTS_BEGIN
     table.matvec(w, stride, x, b, y, rows, cols, accumulate);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
+                 std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
+                 bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    table.matmul(w, rows, cols, x, x_stride, y, y_stride, frames, accumulate, bias_after);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    table.add(y, x, n);
     LEGATO_UNVERIFIED_EFFECTS_END
 }
 

@@ -11,6 +11,12 @@ namespace legato::native {
 /// w + c * stride. Real-time safe.
 void simd_matvec(const float* w, std::size_t stride, const float* x, const float* b, float* y,
                  std::size_t rows, std::size_t cols, bool accumulate) noexcept LEGATO_NONBLOCKING;
+/// [any thread] kernels.hpp matmul.
+void simd_matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
+                 std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
+                 bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING;
+/// [any thread] kernels.hpp add.
+void simd_add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
 /// [any thread] In place, within 4 ULP of the exact tanh (Highway's Expm1, a Newton reciprocal).
 void simd_tanh(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
 /// [any thread] In place, 1 / (1 + exp(-x)) within 3 ULP (Highway's Exp, a Newton reciprocal).
