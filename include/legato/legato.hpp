@@ -24,6 +24,7 @@
 #include "legato/inference_handler.hpp"
 #include "legato/latency.hpp"
 #include "legato/model_description.hpp"
+#include "legato/model_file_config.hpp"
 #include "legato/model_source.hpp"
 #include "legato/nonblocking.hpp"
 #include "legato/pre_post_processor.hpp"

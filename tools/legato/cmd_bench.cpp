@@ -22,6 +22,7 @@
 #include "support/run_support.hpp"
 #include "tools/legato/bench_plot.hpp"
 #include "tools/legato/commands.hpp"
+#include "tools/legato/config_argument.hpp"
 #include "tools/legato/exit_codes.hpp"
 #include "tools/legato/output_file.hpp"
 
@@ -193,7 +194,10 @@ void write_paced_csv(std::ostream& out, const std::vector<bench::PacedMeasuremen
 int run_bench(const BenchOptions& o) {
     ModelConfig config;
     try {
-        config = load_model_config(o.config, true);
+        config = load_config_argument("bench", o.config);
+    } catch (const ModelFileRefused& e) {
+        std::fprintf(stderr, "legato bench: %s\n", e.what());
+        return exit_engine;
     } catch (const Error& e) {
         std::fprintf(stderr, "legato bench: %s\n", e.what());
         return exit_input;
@@ -391,7 +395,11 @@ std::function<int()> add_bench_command(CLI::App& app) {
         "Benchmark a model's engines over block sizes: runtime per sample directly and "
         "through Legato, overhead, warm-up, real-time violations; optionally N "
         "handlers paced in real time");
-    bench->add_option("config", options->config, "Model config (JSON, docs/config.md)")->required();
+    bench
+        ->add_option("config", options->config,
+                     "Model config (JSON, docs/config.md), or a native model file (.nam, "
+                     "RTNeural JSON) to derive one from")
+        ->required();
     bench
         ->add_option("--engines", options->engines,
                      "'all' or a comma-separated list of the config's engines")

@@ -2,15 +2,16 @@
 // through the real-time path at several block sizes and against a one-shot reference, and says
 // in plain words what is wrong and which config makes it right (stream_check.hpp, docs/cli.md).
 
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "legato/config_file.hpp"
+#include "legato/engines.hpp"
 #include "legato/error.hpp"
 #include "tools/legato/commands.hpp"
+#include "tools/legato/config_argument.hpp"
 #include "tools/legato/exit_codes.hpp"
 #include "tools/legato/starter_config.hpp"
 #include "tools/legato/stream_check.hpp"
@@ -24,11 +25,11 @@ struct CheckOptions {
     std::size_t signal_length = 12000;
 };
 
-bool is_config(const std::filesystem::path& file) {
-    std::string extension = file.extension().string();
-    for (auto& c : extension)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return extension == ".json";
+// A model file for an engine other than the native one, checked with its starter config; every
+// other file is a config or a native model file, told apart by content (config_argument.hpp).
+bool is_starter_model(const std::filesystem::path& file) {
+    const std::string engine = engine_for_model_file(file);
+    return !engine.empty() && engine != "native";
 }
 
 void print_report(const std::string& what, const StreamReport& report,
@@ -68,8 +69,11 @@ int run_check(const CheckOptions& options) {
     ModelConfig config;
     std::string what = options.target;
     try {
-        if (is_config(target)) {
-            config = load_model_config(target, true);
+        if (!is_starter_model(target)) {
+            bool derived = false;
+            config = load_config_argument("check", target, true, &derived);
+            if (derived)
+                what += " (with the config derived from it)";
         } else {
             const StarterConfig starter = make_starter_config(target, options.entry_point, false);
             try {
@@ -84,6 +88,9 @@ int run_check(const CheckOptions& options) {
             }
             what += " (with the starter config its shapes suggest)";
         }
+    } catch (const ModelFileRefused& e) {
+        std::fprintf(stderr, "legato check: %s\n", e.what());
+        return exit_engine;
     } catch (const Error& e) {
         std::fprintf(stderr, "legato check: %s\n", e.what());
         return exit_input;
@@ -115,8 +122,9 @@ std::function<int()> add_check_command(CLI::App& app) {
         "check", "Check that a model streams correctly: block sizes, hidden state, past context");
     check
         ->add_option("target", options->target,
-                     "A config (.json), or a model file (checked with `legato info`'s starter "
-                     "config)")
+                     "A config (.json), a native model file (.nam, RTNeural JSON: checked with "
+                     "the config derived from it), or another model file (checked with `legato "
+                     "info`'s starter config)")
         ->required();
     check->add_option("--entry-point", options->entry_point,
                       "TorchScript method, for a model file (default: forward)");

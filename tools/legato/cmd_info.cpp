@@ -15,9 +15,14 @@
 #include <nlohmann/json.hpp>
 
 #include "legato/config_file.hpp"
+#include "legato/context.hpp"
 #include "legato/engines.hpp"
 #include "legato/error.hpp"
+#include "legato/host_config.hpp"
+#include "legato/inference_handler.hpp"
 #include "legato/model_description.hpp"
+#include "legato/model_file_config.hpp"
+#include "legato/model_source.hpp"
 #include "tools/legato/commands.hpp"
 #include "tools/legato/exit_codes.hpp"
 #include "tools/legato/starter_config.hpp"
@@ -31,6 +36,8 @@ using Json = nlohmann::ordered_json;
 constexpr std::int64_t suggested_hop = 256;
 // A fixed dimension at least this long is taken for time (audio), shorter ones for features.
 constexpr std::int64_t min_time_length = 64;
+// The host block the inline verdict of a native model is measured at: `legato run`'s default.
+constexpr std::size_t verdict_block = 256;
 
 struct InfoOptions {
     std::string model;
@@ -401,13 +408,13 @@ std::string shape_text(const TensorDescription& tensor) {
 }
 
 void print_table(const char* title, const std::vector<TensorDescription>& tensors,
-                 const std::vector<Guess>& guesses) {
+                 const std::vector<Guess>& guesses, const char* role_header = "role (guess)") {
     std::printf("%s:\n", title);
     if (tensors.empty()) {
         std::printf("  none\n");
         return;
     }
-    std::vector<std::vector<std::string>> rows{{"name", "role (guess)", "shape", "type"}};
+    std::vector<std::vector<std::string>> rows{{"name", role_header, "shape", "type"}};
     for (std::size_t k = 0; k < tensors.size(); ++k)
         rows.push_back(
             {tensors[k].name, guesses[k].role, shape_text(tensors[k]), tensors[k].element_type});
@@ -475,14 +482,135 @@ void refine_by_streaming(const std::filesystem::path& file, Json& config, Starte
             starter.remarks.push_back("streamed: " + finding.problem);
 }
 
+// --- Native model files: the config derived from them ---------------------------------------
+
+std::string fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+// Where "inline": "auto" puts the model, decided as prepare() decides it (by measuring), at
+// `legato run`'s default block and the model's sample rate.
+std::string inline_verdict(const ModelConfig& config) {
+    HostConfig host;
+    host.sample_rate = config.sample_rate.value_or(48000.0);
+    host.max_block_size = verdict_block;
+    const double block_ms = static_cast<double>(verdict_block) * 1000.0 / host.sample_rate;
+    const std::string at = "at blocks of " + std::to_string(verdict_block) + " frames at " +
+                           fixed(host.sample_rate, 0) + " Hz (" + fixed(block_ms, 3) + " ms)";
+    const double budget_pct = config.inference.inline_budget * 100.0;
+    try {
+        InferenceHandler handler(config.inference, Context::shared(config.context));
+        handler.prepare(host);
+        if (handler.runs_inline()) {
+            const double cost_ms = handler.max_inference_time_ms();
+            return "\"inline\": \"auto\" runs it inline, on the audio thread, with latency 0 " +
+                   at + ": a block costs " + fixed(cost_ms, 4) + " ms, " +
+                   fixed(100.0 * cost_ms / block_ms, 1) + " % of the block (budget " +
+                   fixed(budget_pct, 0) + " %; measured here, now)";
+        }
+        std::string verdict = "\"inline\": \"auto\" runs it on the worker pool " + at +
+                              ", with latency " + std::to_string(handler.latency()) + " samples";
+        // Why not inline: its cost, measured as "always" would run it.
+        InferenceConfig always = config.inference;
+        always.inline_mode = InlineMode::always;
+        InferenceHandler inline_handler(always, Context::shared(config.context));
+        inline_handler.prepare(host);
+        const double cost_ms = inline_handler.max_inference_time_ms();
+        return verdict + ": inline, a block costs " + fixed(cost_ms, 4) + " ms, " +
+               fixed(100.0 * cost_ms / block_ms, 1) + " % of the block, above the budget of " +
+               fixed(budget_pct, 0) + " % (measured here, now)";
+    } catch (const Error& e) {
+        return "\"inline\": \"auto\" " + at + ": " + e.what();
+    }
+}
+
+// A NAM or RTNeural JSON file: the engine's description, then the config `legato run`, `bench`
+// and `check` derive from the file (legato/model_file_config.hpp) instead of a starter config.
+int run_native_info(const InfoOptions& options) {
+    const std::filesystem::path file = options.model;
+    ModelDescription model;
+    std::string derived;
+    ModelConfig config;
+    try {
+        model = make_backend("native")->describe(ModelSource::file(file), options.entry_point);
+        derived = native_model_config_json(file);
+        config = native_model_config(file);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "legato info: %s\n", e.what());
+        return exit_engine;
+    }
+    if (options.json) {
+        std::printf("%s\n", pretty(description_json(options.model, model)).c_str());
+        return exit_ok;
+    }
+    const std::string config_text = pretty(Json::parse(derived));
+    if (options.config_only) {
+        std::printf("%s\n", config_text.c_str());
+        return exit_ok;
+    }
+    std::printf("%s: %s\n%s\n\n", options.model.c_str(), model.engine.c_str(),
+                model.format_details.c_str());
+    const Starter starter = guess(model);
+    // The native engine's tensors are one audio input and output: nothing is guessed.
+    print_table("Inputs", model.inputs, starter.inputs, "role");
+    print_table("Outputs", model.outputs, starter.outputs, "role");
+    if (!model.notes.empty()) {
+        std::printf("\nNotes:\n");
+        for (const auto& note : model.notes)
+            std::printf("  - %s\n", note.c_str());
+    }
+    std::printf(
+        "\nConfig derived from the model file (what `legato run`, `bench` and `check` use when "
+        "given %s in place of a config):\n",
+        file.filename().string().c_str());
+    std::printf(
+        "  - \"stateful\": true: the model carries its recurrent and convolution state from "
+        "hop to hop, and keeps its own history (no past context)\n");
+    if (config.sample_rate)
+        std::printf("  - \"sample_rate\": %s, as the file states\n",
+                    fixed(*config.sample_rate, 0).c_str());
+    else
+        std::printf("  - the file states no sample rate: the config accepts any rate\n");
+    std::printf("  - %s\n", inline_verdict(config).c_str());
+    std::printf("  - hop %zu matters only on the pool, where the latency grows with it\n",
+                native_model_config_hop);
+    std::printf("%s\n", config_text.c_str());
+    return exit_ok;
+}
+
 int run_info(const InfoOptions& options) {
     const std::filesystem::path file = options.model;
+    // A file no engine reads by its name may hold an RTNeural model (told by content); it and
+    // .nam files are native models, whose config is derived rather than guessed.
+    const std::string engine = engine_for_model_file(file);
+    std::error_code error;
+    if (engine.empty() && std::filesystem::exists(file, error)) {
+        try {
+            if (config_file_kind(file) == ConfigFileKind::native_model)
+                return run_native_info(options);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "legato info: %s\n", e.what());
+            return exit_input;
+        }
+    } else if (engine.empty()) {
+        std::fprintf(stderr, "legato info: model file not found: %s\n", file.string().c_str());
+        return exit_input;
+    }
     // A file that is not there, or not a model by its name, is the user's input; everything
     // after that is the engine's verdict on the model.
     if (const std::string problem = model_file_problem(file); !problem.empty()) {
-        std::fprintf(stderr, "legato info: %s\n", problem.c_str());
+        // A file no engine reads by its name may still be an RTNeural model (told by content).
+        const char* rtneural = engine_for_model_file(file).empty()
+                                   ? "; or an RTNeural JSON model (native; a Legato config is "
+                                     "not a model file)"
+                                   : "";
+        std::fprintf(stderr, "legato info: %s%s\n", problem.c_str(), rtneural);
         return exit_input;
     }
+    if (engine == "native")
+        return run_native_info(options);
     ModelDescription model;
     try {
         model = describe_model(file, options.entry_point);
@@ -551,7 +679,7 @@ std::function<int()> add_info_command(CLI::App& app) {
     // Not CLI::ExistingFile: a missing model is exit_input (3), not a usage error (2).
     info->add_option("model", options->model,
                      "Model file: .onnx/.ort (ONNX Runtime), .pt/.pth/.torchscript (LibTorch), "
-                     ".tflite (TensorFlow Lite)")
+                     ".tflite (TensorFlow Lite), .nam or RTNeural JSON (native)")
         ->required();
     info->add_option("--entry-point", options->entry_point,
                      "TorchScript method to describe (default: forward)");

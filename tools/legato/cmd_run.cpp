@@ -36,6 +36,7 @@
 #include "support/run_support.hpp"
 #include "tools/legato/audio_file.hpp"
 #include "tools/legato/commands.hpp"
+#include "tools/legato/config_argument.hpp"
 #include "tools/legato/exit_codes.hpp"
 #include "tools/legato/output_file.hpp"
 
@@ -292,7 +293,9 @@ int run(const RunOptions& options) {
     //    the (slow) model loading.
     ModelConfig config;
     try {
-        config = load_model_config(options.config_file, /*skip_unavailable_engines=*/true);
+        config = load_config_argument("run", options.config_file);
+    } catch (const ModelFileRefused& e) {
+        throw CommandError{exit_engine, e.what()};
     } catch (const Error& e) {
         throw CommandError{exit_input, e.what()};
     }
@@ -555,7 +558,11 @@ std::function<int()> add_run_command(CLI::App& app) {
     auto options = std::make_shared<RunOptions>();
     CLI::App* command = app.add_subcommand(
         "run", "Render an audio file through a model along the real-time path (docs/cli.md)");
-    command->add_option("config", options->config_file, "Model config (JSON)")->required();
+    command
+        ->add_option("config", options->config_file,
+                     "Model config (JSON), or a native model file (.nam, RTNeural JSON) to derive "
+                     "one from")
+        ->required();
     command->add_option("input", options->input_file, "Input audio file")->required();
     command->add_option("output", options->output_file, "Output WAV file (32-bit float)")
         ->required();
