@@ -254,6 +254,108 @@ TEST(OnnxImportErrors, ATruncatedFileIsACorruptProtobufNamingTheFile) {
     }
 }
 
+// A model built here: one float input [time, features] (time the dynamic axis), opset 13.
+struct SmallGraph {
+    onnx::ModelProto model;
+    onnx::GraphProto* graph = model.mutable_graph();
+
+    explicit SmallGraph(std::int64_t features) {
+        model.set_ir_version(8);
+        model.add_opset_import()->set_version(13);
+        auto* input = graph->add_input();
+        input->set_name("x");
+        auto* type = input->mutable_type()->mutable_tensor_type();
+        type->set_elem_type(onnx::TensorProto::FLOAT);
+        type->mutable_shape()->add_dim()->set_dim_param("time");
+        type->mutable_shape()->add_dim()->set_dim_value(features);
+    }
+    void weights(const std::string& name, std::vector<std::int64_t> dims,
+                 const std::vector<float>& values) {
+        auto* t = graph->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        for (const auto d : dims)
+            t->add_dims(d);
+        for (const float v : values)
+            t->add_float_data(v);
+    }
+    onnx::NodeProto* node(const std::string& op, std::vector<std::string> inputs,
+                          const std::string& output) {
+        auto* n = graph->add_node();
+        n->set_name(op + "_" + output);
+        n->set_op_type(op);
+        for (const auto& i : inputs)
+            n->add_input(i);
+        n->add_output(output);
+        return n;
+    }
+    std::unique_ptr<native::StreamModel> load(const std::string& output) {
+        graph->add_output()->set_name(output);
+        const std::string bytes = model.SerializeAsString();
+        return native::load_model(
+            ModelSource::memory(std::vector<std::uint8_t>(bytes.begin(), bytes.end())));
+    }
+};
+
+TEST(OnnxImport, GemmWithTransposedWeightsAndSoftmaxOverFeatures) {
+    // y = softmax(x W^T + c), as torch.onnx.export writes Linear + Softmax on [time, 3].
+    SmallGraph g(3);
+    const std::vector<float> w = {0.5f, -1.0f, 0.25f, 2.0f, 0.0f, -0.5f};  // [2, 3]
+    g.weights("W", {2, 3}, w);
+    g.weights("c", {2}, {0.1f, -0.2f});
+    auto* gemm = g.node("Gemm", {"x", "W", "c"}, "h");
+    auto* trans_b = gemm->add_attribute();
+    trans_b->set_name("transB");
+    trans_b->set_type(onnx::AttributeProto::INT);
+    trans_b->set_i(1);
+    g.node("Softmax", {"h"}, "y");
+    auto model = g.load("y");
+    EXPECT_EQ(model->info().architecture, "Dense(3->2) -> softmax");
+    const std::vector<float> x = {1.0f, 2.0f, 3.0f, -1.0f, 0.5f, 0.0f};
+    std::vector<float> y(4);
+    model->process(x.data(), y.data(), 2);
+    for (std::size_t t = 0; t < 2; ++t) {
+        double h[2];
+        for (std::size_t r = 0; r < 2; ++r)
+            h[r] = (r == 0 ? 0.1 : -0.2) + w[r * 3] * x[t * 3] + w[r * 3 + 1] * x[t * 3 + 1] +
+                   w[r * 3 + 2] * x[t * 3 + 2];
+        const double e0 = std::exp(h[0]), e1 = std::exp(h[1]);
+        EXPECT_NEAR(y[t * 2], e0 / (e0 + e1), 1e-6) << "frame " << t;
+        EXPECT_NEAR(y[t * 2 + 1], e1 / (e0 + e1), 1e-6) << "frame " << t;
+    }
+}
+
+TEST(OnnxImportErrors, ABranchIsRefusedNamingTheNode) {
+    // A residual connection: y = x + tanh(x).
+    SmallGraph g(2);
+    g.node("Tanh", {"x"}, "t");
+    g.node("Add", {"t", "x"}, "y");
+    try {
+        g.load("y");
+        FAIL() << "loaded a branch";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("node 'Add_y' (Add): reads 'x' from an earlier "
+                                             "point of the stream"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(OnnxImportErrors, AnUnsupportedOperatorOnAConstantIsRefusedToo) {
+    SmallGraph g(1);
+    g.weights("k", {1}, {2.0f});
+    g.node("Sin", {"k"}, "s");
+    g.node("Mul", {"x", "s"}, "y");
+    try {
+        g.load("y");
+        FAIL() << "loaded Sin";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("node 'Sin_s' (Sin): operator not supported"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 #else
 
 TEST(OnnxImport, ABuildWithoutTheImporterSaysSo) {

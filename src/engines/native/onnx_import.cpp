@@ -235,8 +235,13 @@ void Importer::node(const onnx::NodeProto& node, std::size_t index) {
     }
     if (node.op_type() == "Shape" && streamed == 1) {  // of the stream: time is unknown
         Constant c;
-        for (const auto d : shape_.dims)
+        const auto rank = static_cast<std::int64_t>(shape_.dims.size());
+        // Opset 15's start and end attributes select a range of the axes.
+        for (const auto i : slice_indices(int_attribute(node, "start", 0),
+                                          int_attribute(node, "end", rank), 1, rank)) {
+            const std::int64_t d = shape_.dims[static_cast<std::size_t>(i)];
             c.values.push_back(d < 0 ? std::nan("") : static_cast<double>(d));
+        }
         c.dims = {static_cast<std::int64_t>(c.values.size())};
         if (node.output_size() != 1)
             throw Error(what + ": must have one output");

@@ -217,6 +217,11 @@ void Importer::linear(const onnx::NodeProto& node, const std::string& what,
                       const std::vector<const Constant*>& constants, std::size_t stream_at) {
     const std::string& op = node.op_type();
     const std::size_t rank = shape_.dims.size();
+    // Folding starts from an identity matrix of frame x frame values.
+    if (!affine_.active && shape_.frame * shape_.frame > max_matrix)
+        throw Error(what + ": the streamed tensor has " + std::to_string(shape_.frame) +
+                    " values per frame, too many for a linear layer here (at most " +
+                    std::to_string(static_cast<std::size_t>(std::sqrt(double(max_matrix)))) + ")");
     const auto check_size = [&](std::size_t in, std::size_t out) {
         if (in == 0 || out == 0 || in > max_frame || out > max_frame || in * out > max_matrix)
             throw Error(what + ": a " + std::to_string(in) + " x " + std::to_string(out) +
