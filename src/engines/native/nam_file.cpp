@@ -53,8 +53,69 @@ void NamModel::size_prewarm_buffers() {
     prewarm_out_.assign(kPrewarmBlock * output_size(), 0.0f);
 }
 
+namespace {
+
+// take_snapshot(): counts, then copies into the storage sized from the count; reset(): copies
+// back. The same visit order every time, so positions match.
+class CountingVisitor final : public StateVisitor {
+public:
+    std::size_t floats_seen = 0, indices_seen = 0;
+    void floats(float*, std::size_t count) noexcept LEGATO_NONBLOCKING override {
+        floats_seen += count;
+    }
+    void index(std::size_t&) noexcept LEGATO_NONBLOCKING override { ++indices_seen; }
+};
+
+class CopyingVisitor final : public StateVisitor {
+public:
+    CopyingVisitor(float* floats, std::size_t* indices, bool restore)
+        : floats_(floats), indices_(indices), restore_(restore) {}
+    void floats(float* values, std::size_t count) noexcept LEGATO_NONBLOCKING override {
+        if (restore_)
+            std::copy_n(floats_, count, values);
+        else
+            std::copy_n(values, count, floats_);
+        floats_ += count;
+    }
+    void index(std::size_t& value) noexcept LEGATO_NONBLOCKING override {
+        if (restore_)
+            value = *indices_;
+        else
+            *indices_ = value;
+        ++indices_;
+    }
+
+private:
+    float* floats_;
+    std::size_t* indices_;
+    bool restore_;
+};
+
+}  // namespace
+
+void NamModel::take_snapshot() {
+    has_snapshot_ = false;
+    reset();
+    CountingVisitor count;
+    visit_state(count);
+    snapshot_floats_.assign(count.floats_seen, 0.0f);
+    snapshot_indices_.assign(count.indices_seen, 0);
+    CopyingVisitor save(snapshot_floats_.data(), snapshot_indices_.data(), false);
+    visit_state(save);
+    has_snapshot_ = true;
+}
+
 void NamModel::reset() noexcept LEGATO_NONBLOCKING {
+    if (has_snapshot_) {
+        CopyingVisitor restore(snapshot_floats_.data(), snapshot_indices_.data(), true);
+        visit_state(restore);
+        return;
+    }
     clear_state();
+    prewarm();
+}
+
+void NamModel::prewarm() noexcept LEGATO_NONBLOCKING {
     // Exactly prewarm_samples() frames of silence (upstream rounds up to its block size; the
     // difference cannot show in a WaveNet, whose pre-warm covers its receptive field).
     for (std::size_t done = 0; done < prewarm_samples();) {
@@ -710,7 +771,9 @@ std::unique_ptr<StreamModel> load_nam(std::string_view text, const std::string& 
         }
         throw Error(where + ": not a NAM file (not valid JSON: " + e.what() + ")");
     }
-    return nam::build(nam::Node(document, "", where), "");
+    std::unique_ptr<nam::NamModel> model = nam::build(nam::Node(document, "", where), "");
+    model->take_snapshot();
+    return model;
 }
 
 }  // namespace legato::native

@@ -53,14 +53,35 @@ private:
     std::string where_;
 };
 
-/// A NAM model: reset() restores the state right after loading (zero histories, or the LSTM
-/// state stored in the file) and then feeds `prewarm_samples()` frames of silence, as upstream
-/// DSP::Reset() does; the reference outputs include that pre-warm.
+/// Every piece of state a model's process() changes, handed out one by one (NamModel's
+/// snapshot). The callbacks run on the audio thread when reset() restores a snapshot.
+class StateVisitor {
+public:
+    virtual void floats(float* values, std::size_t count) noexcept LEGATO_NONBLOCKING = 0;
+    virtual void index(std::size_t& value) noexcept LEGATO_NONBLOCKING = 0;
+
+protected:
+    ~StateVisitor() = default;
+};
+
+/// A NAM model: reset() gives the state right after loading (zero histories, or the LSTM
+/// state stored in the file) followed by `prewarm_samples()` frames of silence, as upstream
+/// DSP::Reset() does; the reference outputs include that pre-warm. The pre-warm runs once, at
+/// load; reset() copies the state it left (a large WaveNet's pre-warm takes milliseconds, too
+/// long for an audio callback that resets an inline model).
 class NamModel : public StreamModel {
 public:
-    /// [audio or worker thread] Initial state plus pre-warm. Real-time safe: the pre-warm runs
-    /// through process() with buffers sized at load.
+    /// [audio or worker thread] The state right after loading and pre-warm: a copy of the
+    /// snapshot take_snapshot() kept (before it, the pre-warm itself). Real-time safe.
     void reset() noexcept LEGATO_NONBLOCKING final;
+
+    /// [setup thread] Pre-warms from the initial state and keeps the result for reset().
+    /// Throws std::bad_alloc only.
+    void take_snapshot();
+
+    /// [audio or worker thread] Hands every piece of mutable state to `visitor`, always in the
+    /// same order (nested models included). Real-time safe.
+    virtual void visit_state(StateVisitor& visitor) noexcept LEGATO_NONBLOCKING = 0;
 
     /// [any thread] Frames of silence reset() feeds (NAM's GetPrewarmSamples()).
     virtual std::size_t prewarm_samples() const noexcept LEGATO_NONBLOCKING = 0;
@@ -91,8 +112,13 @@ protected:
     ModelInfo info_;
 
 private:
+    void prewarm() noexcept LEGATO_NONBLOCKING;
+
     std::vector<float> prewarm_in_;   // silence, kPrewarmBlock frames
     std::vector<float> prewarm_out_;  // discarded output
+    bool has_snapshot_ = false;
+    std::vector<float> snapshot_floats_;
+    std::vector<std::size_t> snapshot_indices_;
 };
 
 }  // namespace nam

@@ -72,6 +72,13 @@ void LstmModel::clear_state() noexcept LEGATO_NONBLOCKING {
     }
 }
 
+void LstmModel::visit_state(StateVisitor& visitor) noexcept LEGATO_NONBLOCKING {
+    for (Cell& cell : cells_) {
+        visitor.floats(cell.xh.data(), cell.xh.size());
+        visitor.floats(cell.cell.data(), cell.cell.size());
+    }
+}
+
 void LstmModel::step(Cell& cell) noexcept LEGATO_NONBLOCKING {
     const std::size_t h = cell.hidden;
     // Bias after the product, as upstream (`_w * _xh + _b`), to stay within rounding of it.

@@ -41,6 +41,8 @@ public:
     std::size_t prewarm_samples() const noexcept LEGATO_NONBLOCKING override { return prewarm_; }
     /// [audio or worker thread] Restores the trained initial states. Real-time safe.
     void clear_state() noexcept LEGATO_NONBLOCKING override;
+    /// [audio or worker thread] Every cell's [x; h] and c.
+    void visit_state(StateVisitor& visitor) noexcept LEGATO_NONBLOCKING override;
     /// [setup thread] A copy with its own state. Throws std::bad_alloc only.
     std::unique_ptr<NamModel> clone_nam() const override;
 

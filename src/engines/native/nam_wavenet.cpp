@@ -307,6 +307,23 @@ void WaveNetModel::clear_state() noexcept LEGATO_NONBLOCKING {
             clear(h);
 }
 
+void WaveNetModel::visit_state(StateVisitor& visitor) noexcept LEGATO_NONBLOCKING {
+    auto visit = [&visitor](History& h) noexcept LEGATO_NONBLOCKING {
+        visitor.floats(h.data.data(), h.data.size());
+        visitor.index(h.newest);
+    };
+    if (condition_dsp_.model)
+        condition_dsp_.model->visit_state(visitor);
+    for (LayerArray& array : arrays_) {
+        for (Layer& layer : array.layers)
+            visit(layer.history);
+        visit(array.head_history);
+    }
+    if (post_head_)
+        for (History& h : post_head_->histories)
+            visit(h);
+}
+
 // Processing =================================================================================
 
 void WaveNetModel::gather_taps(const Conv& conv, const History& history,

@@ -126,6 +126,8 @@ public:
     std::size_t prewarm_samples() const noexcept LEGATO_NONBLOCKING override { return prewarm_; }
     /// [audio or worker thread] Zeroes every convolution history. Real-time safe.
     void clear_state() noexcept LEGATO_NONBLOCKING override;
+    /// [audio or worker thread] Every history (and the condition model's state).
+    void visit_state(StateVisitor& visitor) noexcept LEGATO_NONBLOCKING override;
     /// [setup thread] A copy with its own state. Throws std::bad_alloc only.
     std::unique_ptr<NamModel> clone_nam() const override;
 
