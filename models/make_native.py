@@ -15,6 +15,7 @@ over models/stream_mono.npy (state from zero), float32 .npy [1, N] aligned with 
                  11, 14 and 17, a dynamic time axis), for the native engine's ONNX importer
   dense.onnx     Linear(1->8) -> LeakyReLU(0.2) -> Linear(8->6) -> ELU -> Linear(6->4) -> Sigmoid ->
                  [:, :, 1:3] -> Linear(2->1) (ONNX only: MatMul/Add, activations and a Slice)
+  lstm2.onnx     LSTM(1->4, 2 layers, time-major [T, 1, 1]) -> Linear(4->1) (ONNX only, opset 15)
 
   lstm.nam, wavenet.nam   small NAM files (random weights; fuzz seeds and loader tests: the
                  native engine's NAM conformance uses the staged upstream files)
@@ -108,6 +109,17 @@ class Dense(nn.Module):
         return self.out(x[:, :, 1:3]).reshape(1, -1)
 
 
+class Stacked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTM(1, 4, num_layers=2)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x):  # x [1, T] -> time-major [T, 1, 1]
+        y, _ = self.cell(x.reshape(-1, 1, 1))
+        return self.out(y).reshape(1, -1)
+
+
 def export_onnx(module, x, name, opset):
     # The time axis is dynamic, as the native importer needs it (it streams along it).
     path = os.path.join(OUT, name + ".onnx")
@@ -157,6 +169,12 @@ def main():
         y = dense_net(x).numpy().astype(np.float32)
     np.save(os.path.join(OUT, "dense.out.npy"), y)
     export_onnx(dense_net, x, "dense", 13)
+    stacked = Stacked()
+    stacked.eval()
+    with torch.no_grad():
+        y = stacked(x).numpy().astype(np.float32)
+    np.save(os.path.join(OUT, "lstm2.out.npy"), y)
+    export_onnx(stacked, x, "lstm2", 15)
     nam_files()
 
 

@@ -60,7 +60,8 @@ TEST_P(OnnxImport, BytesInMemoryAreRecognizedByContent) {
     EXPECT_EQ(model->info().format, "onnx");
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, OnnxImport, ::testing::Values("lstm", "gru", "conv", "dense"));
+INSTANTIATE_TEST_SUITE_P(Models, OnnxImport,
+                         ::testing::Values("lstm", "gru", "conv", "dense", "lstm2"));
 
 TEST(OnnxImport, ArchitecturesMapOntoTheStreamingLayers) {
     const auto arch = [](const char* name) {
@@ -68,6 +69,7 @@ TEST(OnnxImport, ArchitecturesMapOntoTheStreamingLayers) {
     };
     EXPECT_EQ(arch("lstm"), "LSTM(1->8) -> Dense(8->1)");
     EXPECT_EQ(arch("gru"), "GRU(1->8) -> Dense(8->1)");
+    EXPECT_EQ(arch("lstm2"), "LSTM(1->4) -> LSTM(4->4) -> Dense(4->1)");
     // BatchNorm1d arrives folded into the second Conv by the exporter.
     EXPECT_EQ(arch("conv"),
               "Conv1D(1->4)[k3 d2] -> tanh -> Conv1D(4->4)[k3 d4 g2] -> PReLU(4) -> Dense(4->1)");

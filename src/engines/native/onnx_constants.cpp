@@ -280,6 +280,20 @@ bool evaluate(const onnx::NodeProto& node, const std::vector<const Constant*>& i
         return i < inputs.size() ? inputs[i] : nullptr;
     };
     Constant out;
+    // Rearranging a tensor of unknown shape that holds one value throughout (a zero initial
+    // state shaped from the input, sliced per layer of a stacked LSTM) keeps it so.
+    const bool rearranges = op == "Slice" || op == "Gather" || op == "Squeeze" ||
+                            op == "Unsqueeze" || op == "Reshape" || op == "Transpose" ||
+                            op == "Identity" || op == "Cast" || op == "Expand" || op == "Concat";
+    if (rearranges && !inputs.empty() && inputs[0] != nullptr && inputs[0]->fill_only) {
+        const std::size_t data_inputs = op == "Concat" ? inputs.size() : 1;
+        for (std::size_t i = 0; i < data_inputs; ++i)
+            if (inputs[i] == nullptr || !inputs[i]->fill_only ||
+                !(inputs[i]->values[0] == inputs[0]->values[0]))
+                fail(what, "combines tensors whose shapes depend on the input length");
+        outputs.assign(1, *inputs[0]);
+        return true;
+    }
     if (op == "Constant") {
         if (const auto* a = attribute(node, "value"))
             out = read_tensor(a->t(), what);
