@@ -61,8 +61,12 @@ std::string ActivationLayer::describe() const {
 }
 
 PReLU::PReLU(std::size_t size, std::vector<float> alpha) : alpha_(std::move(alpha)) {
-    if (alpha_.size() == 1 && size > 1)
-        alpha_.assign(size, alpha_[0]);
+    // A copy, not alpha_[0] itself: assign() may free the storage before it reads the value
+    // (libc++, e.g. the WebAssembly build, does; the shared alpha was then garbage).
+    if (alpha_.size() == 1 && size > 1) {
+        const float shared = alpha_[0];
+        alpha_.assign(size, shared);
+    }
 }
 
 void PReLU::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
