@@ -39,3 +39,44 @@ sed -i 's|addModule("legato.aw.js")|addModule(new URL("legato.aw.js",import.meta
 grep -q 'addModule(new URL("legato.aw.js"' src/legato.mjs || { echo "legato.aw.js fix did not apply" >&2; exit 1; }
 # The generated loader, module and worklet bootstrap ship beside the compiled TypeScript.
 cp src/legato.mjs src/legato.wasm src/legato.aw.js dist/
+
+# The in-worklet module (docs/web.md "In-worklet native engine"): the native engine alone with
+# the C ABI in cpp/native_worklet.cpp, for pages without cross-origin isolation. No pthreads,
+# no atomics, no shared memory: its own 32 MiB memory that never grows, instantiated inside the
+# AudioWorklet from a WebAssembly.Module the main thread compiled (instantiateWasm, synchronous:
+# WASM_ASYNC_COMPILATION=0). The same engine sources as natively; SIMD128 kernels through
+# Highway's WASM target when Debian's Highway headers are there (header-only use, as natively).
+NATIVE_BUILD="$ROOT/build/web-native"
+mkdir -p "$NATIVE_BUILD/include"
+NATIVE_FLAGS="-O2 -std=c++20 -msimd128 -mbulk-memory -fexceptions -Wno-function-effects -Wno-shorten-64-to-32"
+NATIVE_FLAGS="$NATIVE_FLAGS -I$ROOT/include -I$BUILD/include -I$ROOT/src -I$BUILD/nlohmann-json-include"
+NATIVE=$ROOT/src/engines/native
+NATIVE_SOURCES="$NATIVE/kernels.cpp $NATIVE/layers.cpp $NATIVE/sequential.cpp $NATIVE/rtneural_json.cpp
+    $NATIVE/nam_file.cpp $NATIVE/nam_lstm.cpp $NATIVE/nam_wavenet.cpp $NATIVE/native_model_file.cpp
+    $ROOT/src/core/tensor_rules.cpp $WEB/cpp/native_worklet.cpp"
+if [ -f /usr/include/hwy/highway.h ]; then
+    # Only hwy/ from /usr/include: the whole folder would shadow emscripten's libc headers.
+    ln -sfn /usr/include/hwy "$NATIVE_BUILD/include/hwy"
+    NATIVE_FLAGS="$NATIVE_FLAGS -isystem $NATIVE_BUILD/include -DLEGATO_NATIVE_SIMD=1"
+    NATIVE_SOURCES="$NATIVE_SOURCES $NATIVE/simd_kernels.cpp"
+else
+    echo "Highway headers not found: the in-worklet native engine uses the scalar kernels" >&2
+fi
+# One object per source, $(nproc) at a time; a source is recompiled when it is newer than its object.
+compile_native() {
+    local object="$NATIVE_BUILD/$(basename "$1" .cpp).o"
+    if [ ! -f "$object" ] || [ "$1" -nt "$object" ] || [ -n "$(find "$(dirname "$1")" "$ROOT/include" -name '*.hpp' -newer "$object" -print -quit)" ]; then
+        em++ $NATIVE_FLAGS -c "$1" -o "$object"
+    fi
+}
+export -f compile_native
+export NATIVE_BUILD NATIVE_FLAGS ROOT
+echo $NATIVE_SOURCES | tr ' ' '\n' | xargs -P"$(nproc)" -I{} bash -c 'compile_native "$@"' _ {}
+NATIVE_OBJECTS=""
+for source in $NATIVE_SOURCES; do NATIVE_OBJECTS="$NATIVE_OBJECTS $NATIVE_BUILD/$(basename "$source" .cpp).o"; done
+em++ -O2 -fexceptions $NATIVE_OBJECTS -o src/legato-native.mjs \
+    -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createNativeModule -sENVIRONMENT=web \
+    -sWASM_ASYNC_COMPILATION=0 -sFILESYSTEM=0 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
+    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPU8,UTF8ToString
+echo "built $(du -h src/legato-native.wasm | cut -f1) src/legato-native.wasm"
+cp src/legato-native.mjs src/legato-native.wasm dist/

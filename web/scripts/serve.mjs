@@ -3,6 +3,9 @@
 //   /repo/models/...  the repository's own test models (models/)
 //   /shared-models/.. the real-model suite (LEGATO_CONFORMANCE_MODELS, default ../shared/models
 //                     beside the repository), for npm run bench
+//   /native-models/.. the native engine's staged upstream models (LEGATO_NATIVE_MODELS, default
+//                     ../shared/models-native beside the repository: cases.json), and
+//   /native-models-up/.. its parent folder (the cases name their inputs as "../models/...")
 //   /plain/...        the same files served WITHOUT the isolation headers
 // Used by test/run.mjs (startServer) and by `npm run demo` (`node scripts/serve.mjs`: port
 // 8080 or $PORT, prints the demo's URL).
@@ -15,6 +18,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const repoModels = fileURLToPath(new URL("../../models/", import.meta.url));
 const sharedModels = (process.env.LEGATO_CONFORMANCE_MODELS ??
   fileURLToPath(new URL("../../../shared/models", import.meta.url))).replace(/\/?$/, "/");
+const nativeModels = (process.env.LEGATO_NATIVE_MODELS ??
+  fileURLToPath(new URL("../../../shared/models-native", import.meta.url))).replace(/\/?$/, "/");
+const nativeModelsUp = join(nativeModels, "..").replace(/\/?$/, "/");
 const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript",
                 ".wasm": "application/wasm", ".json": "application/json" };
 
@@ -24,10 +30,10 @@ export async function startServer(port = 0) {
     let pathname = decodeURIComponent(new URL(request.url, "http://x").pathname);
     const isolated = !pathname.startsWith("/plain/");
     if (!isolated) pathname = pathname.slice("/plain".length);
-    const [base, rest] = pathname.startsWith("/repo/models/")
-      ? [repoModels, pathname.slice("/repo/models/".length)]
-      : pathname.startsWith("/shared-models/")
-        ? [sharedModels, pathname.slice("/shared-models/".length)] : [root, pathname];
+    const routes = [["/repo/models/", repoModels], ["/shared-models/", sharedModels],
+                    ["/native-models/", nativeModels], ["/native-models-up/", nativeModelsUp]];
+    const route = routes.find(([prefix]) => pathname.startsWith(prefix));
+    const [base, rest] = route ? [route[1], pathname.slice(route[0].length)] : [root, pathname];
     const path = normalize(join(base, rest));
     if (!path.startsWith(base)) { response.writeHead(403).end(); return; }
     try {

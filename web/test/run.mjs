@@ -31,6 +31,8 @@ try {
   await runPage("/test/page.html");
   await runPage("/test/load.html");
   await runPage("/plain/test/isolation.html");
+  // The in-worklet native engine, also without isolation (no SharedArrayBuffer).
+  await runPage("/plain/test/native.html");
   // The demo page (demo/), driven like a user: start, switch engine, screenshot.
   const demo = await demoTest(browser, base);
   for (const r of demo) {

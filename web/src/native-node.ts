@@ -1,0 +1,173 @@
+// createNativeNode(): the native engine inside the AudioWorklet, without SharedArrayBuffer.
+// For pages that are not cross-origin isolated (no COOP/COEP headers) and for small models
+// (NAM .nam files, RTNeural JSON) that run per quantum on the audio thread: zero added latency.
+// The main thread compiles dist/legato-native.wasm once per page and loads the processor
+// (native-processor.ts) once per context; each node's processor instantiates the module in
+// the worklet scope on first use (one instance per context) and loads its model from the bytes
+// posted with it. Independent of Legato.load(): no shared memory, no worker threads.
+
+import { disposeSymbol, neverDisposed } from "./module.js";
+import type { NativeProcessorOptions, NativeProcessorReply, NativeProcessorRequest } from "./native-processor.js";
+
+/** Options of createNativeNode(). */
+export interface NativeNodeOptions {
+  /** The model: a URL (fetched by the main thread) or the file's bytes. RTNeural JSON or NAM
+   *  (.nam), told apart by content as natively. */
+  model: string | URL | ArrayBuffer | Uint8Array;
+  /** If given, the model must be of this format; another is refused. */
+  format?: "nam" | "rtneural";
+  /** Where dist/legato-native.wasm is (default: beside this module). */
+  wasmUrl?: string | URL;
+}
+
+// One compiled module per wasm URL for the page, one processor module load per context.
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+const processorLoaded = new WeakMap<BaseAudioContext, Promise<void>>();
+
+/** [main thread] `url` fetched and compiled, once per page (the worklet scope cannot fetch). */
+function compileModule(url: string): Promise<WebAssembly.Module> {
+  let module = compiled.get(url);
+  if (!module) {
+    module = fetch(url).then(async (response) => {
+      if (!response.ok) throw new Error(`legato: cannot fetch the in-worklet module ${url}: HTTP ${response.status}`);
+      return WebAssembly.compile(await response.arrayBuffer());
+    });
+    module.catch(() => compiled.delete(url));  // a failed fetch may be retried
+    compiled.set(url, module);
+  }
+  return module;
+}
+
+/** [main thread] The model file's bytes (a fresh copy: it is transferred to the worklet). */
+async function modelBytes(model: NativeNodeOptions["model"]): Promise<ArrayBuffer> {
+  if (model instanceof ArrayBuffer) return model.slice(0);
+  if (model instanceof Uint8Array) return model.slice().buffer as ArrayBuffer;
+  const url = String(model);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`legato: cannot fetch the model ${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/**
+ * [main thread] A node running a native model (mono) inside `context`'s audio worklet, with no
+ * added latency: every output sample is the model's response to the input sample at the same
+ * frame. Works on pages without cross-origin isolation. Resolves when the model has loaded in
+ * the worklet; rejects with the native engine's message for a file it refuses (corrupt .nam,
+ * RTNeural JSON with wrong shapes...), for a model that is not mono, or for another `format`.
+ */
+export async function createNativeNode(context: BaseAudioContext,
+                                       options: NativeNodeOptions): Promise<NativeWorkletNode> {
+  const wasmUrl = String(options.wasmUrl ?? new URL("./legato-native.wasm", import.meta.url));
+  let loaded = processorLoaded.get(context);
+  if (!loaded) {
+    loaded = context.audioWorklet.addModule(new URL("./native-processor.js", import.meta.url));
+    loaded.catch(() => processorLoaded.delete(context));
+    processorLoaded.set(context, loaded);
+  }
+  const [wasm, model] = await Promise.all([compileModule(wasmUrl), modelBytes(options.model), loaded]);
+  const node = new AudioWorkletNode(context, "legato-native", {
+    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1],
+    channelCount: 1, channelCountMode: "explicit", channelInterpretation: "speakers",  // mono: downmixed
+    processorOptions: { wasm, model } satisfies NativeProcessorOptions,
+  });
+  const ready = await new Promise<Extract<NativeProcessorReply, { type: "ready" }>>((resolve, reject) => {
+    node.port.onmessage = (event: MessageEvent<NativeProcessorReply>) => {
+      if (event.data.type === "ready") resolve(event.data);
+      else if (event.data.type === "error") reject(new Error(event.data.message));
+    };
+    node.onprocessorerror = () => reject(new Error("legato: the in-worklet processor failed to start"));
+  });
+  const wrapped = new NativeWorkletNode(node, ready);
+  const expected = { nam: "nam", rtneural: "rtneural-json" }[options.format ?? "nam"];
+  if (options.format && ready.format !== expected) {
+    wrapped.dispose();
+    throw new Error(`legato: expected a ${options.format === "nam" ? "NAM" : "RTNeural JSON"} model, ` +
+                    `the file is ${ready.format}`);
+  }
+  return wrapped;
+}
+
+/** Heap figures of the in-worklet module (its own memory, one per context). */
+export interface NativeHeap {
+  /** Bytes malloc has handed out and not taken back. */
+  heapInUse: number;
+  /** The module's memory; fixed (it never grows). */
+  memoryBytes: number;
+}
+
+/** A node made by createNativeNode(). Owns its model in the worklet: call dispose(). */
+export class NativeWorkletNode {
+  /** Samples from input to output: 0, the model runs in the quantum. */
+  readonly latency = 0;
+  /** "nam" or "rtneural-json". */
+  readonly format: string;
+  /** The model's description (architecture, receptive field, metadata). */
+  readonly description: string;
+  /** The rate the model was trained at (NAM files state it), 0 when not stated. */
+  readonly sampleRate: number;
+  /** The kernels the module was built with (Highway's WASM SIMD128 target, or scalar). */
+  readonly kernels: string;
+  /** The module's heap right after this model loaded. */
+  readonly heapAtLoad: NativeHeap;
+  /** Resolves once the worklet has freed the model, with the heap after that. */
+  readonly freed: Promise<NativeHeap>;
+  private disposed = false;
+  private nextId = 1;
+  private readonly heapReplies = new Map<number, (heap: NativeHeap) => void>();
+  private readonly token = {};
+
+  /** @internal */
+  constructor(readonly node: AudioWorkletNode, ready: Extract<NativeProcessorReply, { type: "ready" }>) {
+    this.format = ready.format;
+    this.description = ready.description;
+    this.sampleRate = ready.sampleRate;
+    this.kernels = ready.kernels;
+    this.heapAtLoad = { heapInUse: ready.heapInUse, memoryBytes: ready.memoryBytes };
+    this.freed = new Promise((resolve) => {
+      node.port.onmessage = (event: MessageEvent<NativeProcessorReply>) => {
+        const reply = event.data;
+        if (reply.type === "disposed") resolve({ heapInUse: reply.heapInUse, memoryBytes: reply.memoryBytes });
+        if (reply.type === "heap") {
+          this.heapReplies.get(reply.id)?.({ heapInUse: reply.heapInUse, memoryBytes: reply.memoryBytes });
+          this.heapReplies.delete(reply.id);
+        }
+      };
+    });
+    neverDisposed.register(this, "a NativeWorkletNode", this.token);
+  }
+
+  private post(request: NativeProcessorRequest): void {
+    this.node.port.postMessage(request);
+  }
+
+  /** [main thread] Back to the model's state right after loading, between two quanta (NAM
+   *  models run their pre-warm again there: milliseconds on the audio thread). */
+  reset(): void {
+    if (this.disposed) throw new Error("legato: the NativeWorkletNode was disposed");
+    this.post({ type: "reset" });
+  }
+
+  /** [main thread] The module's heap now, as the worklet reads it (for leak checks). */
+  heap(): Promise<NativeHeap> {
+    if (this.disposed) throw new Error("legato: the NativeWorkletNode was disposed");
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.heapReplies.set(id, resolve);
+      this.post({ type: "heap", id });
+    });
+  }
+
+  /** [main thread] Disconnects the node and frees its model in the worklet (between two
+   *  quanta; `freed` resolves then). Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    neverDisposed.unregister(this.token);
+    this.node.disconnect();
+    this.post({ type: "dispose" });
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+}

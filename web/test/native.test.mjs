@@ -1,0 +1,258 @@
+// The in-worklet native engine (createNativeNode), on a page served WITHOUT the cross-origin
+// isolation headers (test/run.mjs opens it under /plain/): no SharedArrayBuffer anywhere.
+// Every render goes through an OfflineAudioContext: source -> native node -> destination.
+import { createNativeNode } from "../dist/index.js";
+import { npy } from "./util.mjs";
+
+const results = [];
+const check = (name, ok, detail = "") => results.push({ name, ok: Boolean(ok), detail: String(detail) });
+const rate = 48000;
+
+async function bytesOf(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Renders `input` through a native node running `model` (URL or bytes) in a fresh
+ *  OfflineAudioContext: {output, ms, node info}. `length` defaults to the input's. */
+async function render(model, input, length = input.length) {
+  const context = new OfflineAudioContext(1, length, rate);
+  const buffer = context.createBuffer(1, length, rate);
+  buffer.copyToChannel(input.subarray(0, length), 0);
+  const source = new AudioBufferSourceNode(context, { buffer });
+  const node = await createNativeNode(context, { model });
+  source.connect(node.node).connect(context.destination);
+  source.start();
+  const started = performance.now();
+  const rendered = await context.startRendering();
+  const ms = performance.now() - started;
+  const info = { format: node.format, description: node.description, kernels: node.kernels };
+  node.dispose();
+  return { output: rendered.getChannelData(0), ms, info };
+}
+
+function maxError(output, reference, from = 0) {
+  let worst = 0;
+  let at = -1;
+  for (let n = from; n < Math.min(output.length, reference.length); ++n) {
+    const e = Math.abs(output[n] - reference[n]);
+    if (!(e <= worst)) { worst = e; at = n; }  // NaN counts as the worst
+  }
+  return { worst, at };
+}
+
+/** Max error of `output` against `reference` shifted by `shift` samples (output[n] vs
+ *  reference[n - shift]). */
+function shiftedError(output, reference, shift) {
+  let worst = 0;
+  for (let n = Math.max(0, shift); n < output.length && n - shift < reference.length; ++n)
+    worst = Math.max(worst, Math.abs(output[n] - reference[n - shift]));
+  return worst;
+}
+
+check("the page is not cross-origin isolated (no SharedArrayBuffer)",
+      !globalThis.crossOriginIsolated && typeof SharedArrayBuffer === "undefined",
+      `crossOriginIsolated ${globalThis.crossOriginIsolated}`);
+
+const stream = (await npy("/repo/models/stream_mono.npy")).data;
+
+// The project's own models against their references: PyTorch for the RTNeural JSON files
+// (models/make_native.py), the native x86 build for the NAM files (scripts/native-references.py).
+// Aligned at shift 0 and not at +-1: zero added latency.
+const own = [
+  { model: "/repo/models/native/lstm.json", reference: "/repo/models/native/lstm.out.npy", by: "PyTorch" },
+  { model: "/repo/models/native/gru.json", reference: "/repo/models/native/gru.out.npy", by: "PyTorch" },
+  { model: "/repo/models/native/conv.json", reference: "/repo/models/native/conv.out.npy", by: "PyTorch" },
+  { model: "/repo/models/native/lstm.nam", reference: "./native/lstm.nam.native.npy", by: "the native build" },
+  { model: "/repo/models/native/wavenet.nam", reference: "./native/wavenet.nam.native.npy", by: "the native build" },
+];
+for (const { model, reference, by } of own) {
+  const name = model.split("/").pop();
+  try {
+    const expected = (await npy(reference)).data;
+    const { output, info } = await render(model, stream);
+    const { worst, at } = maxError(output, expected);
+    const early = shiftedError(output, expected, -1);
+    const late = shiftedError(output, expected, 1);
+    console.log(`native in-worklet ${name}: max error ${worst.toExponential(2)} vs ${by} ` +
+                `(shifted by -1: ${early.toExponential(2)}, +1: ${late.toExponential(2)}); ${info.kernels}`);
+    check(`in-worklet ${name} matches ${by} within 1e-4 at zero latency (max error ${worst.toExponential(2)})`,
+          worst <= 1e-4 && early > 10 * worst && late > 10 * worst,
+          `max error ${worst} at ${at}; shifted -1: ${early}, +1: ${late}`);
+  } catch (e) {
+    check(`in-worklet ${name} matches ${by}`, false, e.message);
+  }
+}
+
+// Zero added latency, sample-exact: an impulse at frame k changes the output first at frame k
+// (not before, not after), for k on and off quantum boundaries. conv.json has a finite
+// receptive field (13 frames): once that has filled with silence, its response must be the same
+// bits wherever the impulse falls (on any phase of the quantum).
+{
+  const length = 4 * 1024;
+  const frames = [0, 1, 127, 128, 1000, 3001];
+  const impulseAt = (k) => { const x = new Float32Array(length); x[k] = 0.5; return x; };
+  for (const model of ["/repo/models/native/conv.json", "/repo/models/native/lstm.json", "/repo/models/native/wavenet.nam"]) {
+    const name = model.split("/").pop();
+    const silence = (await render(model, new Float32Array(length))).output;
+    const at127 = (await render(model, impulseAt(127))).output;
+    const wrong = [];
+    for (const k of frames) {
+      const { output } = await render(model, impulseAt(k));
+      let first = -1;
+      for (let n = 0; n < length && first < 0; ++n) if (output[n] !== silence[n]) first = n;
+      if (first !== k) wrong.push(`impulse at ${k}: output changes first at ${first}`);
+      if (name === "conv.json" && k >= 13)
+        for (let m = 0; m + 3001 < length; ++m)
+          if (output[k + m] !== at127[127 + m]) { wrong.push(`impulse at ${k}: response differs at +${m}`); break; }
+    }
+    check(`zero added latency (${name}): an impulse at frame k changes the output first at k, k in ${frames.join(", ")}` +
+          (name === "conv.json" ? ", the same response bits at every k >= 13" : ""), wrong.length === 0, wrong.join("; "));
+  }
+}
+
+// Loading errors reject in the main thread with the native engine's message.
+{
+  const context = new OfflineAudioContext(1, 128, rate);
+  const nam = JSON.parse(new TextDecoder().decode(await bytesOf("/repo/models/native/lstm.nam")));
+  nam.weights = nam.weights.slice(0, -5);
+  const truncated = new TextEncoder().encode(JSON.stringify(nam));
+  const expected = `<${truncated.length} bytes in memory>: weights: LSTM layer 0 (initial cell state) needs 2 more weights, the file has 0 left`;
+  try {
+    await createNativeNode(context, { model: truncated });
+    check("a .nam with missing weights is refused", false, "it loaded");
+  } catch (e) {
+    check("a .nam with missing weights rejects with the native message", e.message === expected,
+          `got "${e.message}", expected "${expected}"`);
+  }
+  const garbage = (await bytesOf("/repo/models/native/lstm.nam")).slice(0, 300);
+  try {
+    await createNativeNode(context, { model: garbage });
+    check("a truncated .nam is refused", false, "it loaded");
+  } catch (e) {
+    check("a truncated .nam (not JSON) rejects with the native message",
+          e.message.startsWith("<300 bytes in memory>: not a native model: not JSON"), e.message);
+  }
+  const rtneural = JSON.parse(new TextDecoder().decode(await bytesOf("/repo/models/native/lstm.json")));
+  rtneural.layers[0].weights[1].pop();  // the recurrent kernel loses a row
+  try {
+    await createNativeNode(context, { model: new TextEncoder().encode(JSON.stringify(rtneural)) });
+    check("an RTNeural JSON with a wrong shape is refused", false, "it loaded");
+  } catch (e) {
+    check("an RTNeural JSON with a wrong shape rejects with the native message naming the layer",
+          /^<\d+ bytes in memory>: layers\[0\] \(lstm\): weights\[1\]/.test(e.message), e.message);
+  }
+  try {
+    await createNativeNode(context, { model: "/repo/models/native/lstm.json", format: "nam" });
+    check("format: 'nam' refuses an RTNeural file", false, "it loaded");
+  } catch (e) {
+    check("format: 'nam' refuses an RTNeural file", e.message.includes("the file is rtneural-json"), e.message);
+  }
+}
+
+// 200 load/dispose cycles in one context leave the worklet module's heap where it was, and its
+// memory never grows.
+{
+  const context = new OfflineAudioContext(1, 128, rate);
+  const model = await bytesOf("/repo/models/native/lstm.json");
+  const cycle = async () => {
+    const node = await createNativeNode(context, { model });
+    node.dispose();
+    return node.freed;
+  };
+  const first = await cycle();
+  let last = first;
+  let memoryChanged = false;
+  const started = performance.now();
+  for (let k = 0; k < 200; ++k) {
+    last = await cycle();
+    memoryChanged ||= last.memoryBytes !== first.memoryBytes;
+  }
+  const ms = performance.now() - started;
+  console.log(`native in-worklet: 200 load/dispose cycles of lstm.json in ${ms.toFixed(0)} ms; heap in use ` +
+              `${first.heapInUse} -> ${last.heapInUse} bytes, memory ${last.memoryBytes} bytes`);
+  check(`200 load/dispose cycles: the worklet heap stays at its baseline (${first.heapInUse} -> ${last.heapInUse} bytes), memory fixed`,
+        last.heapInUse === first.heapInUse && !memoryChanged, `${first.heapInUse} -> ${last.heapInUse}, memory changed: ${memoryChanged}`);
+}
+
+// The staged upstream models ($LEGATO_NATIVE_MODELS, served under /native-models/): every
+// case the native engine runs, within the case's tolerance; cases it refuses are refused here.
+{
+  const listing = await fetch("/native-models/cases.json");
+  if (!listing.ok) {
+    console.log("native in-worklet: staged models skipped: /native-models/cases.json not found " +
+                "(LEGATO_NATIVE_MODELS or ../shared/models-native beside the repository)");
+  } else {
+    const cases = await listing.json();
+    const inputs = new Map();
+    const url = (path) => (path.startsWith("../") ? `/native-models-up/${path.slice(3)}` : `/native-models/${path}`);
+    for (const c of cases) {
+      if (c.format !== "rtneural-json" && c.format !== "nam") continue;
+      const model = url(`${c.folder}/${c.model}`);
+      if (c.inputs !== 1 || c.outputs !== 1) {
+        try {
+          await render(model, new Float32Array(128));
+          check(`staged ${c.name} (${c.inputs} in, ${c.outputs} out) is refused`, false, "it loaded");
+        } catch (e) {
+          check(`staged ${c.name} (${c.inputs} in, ${c.outputs} out) is refused, as natively`, true, e.message);
+        }
+        continue;
+      }
+      try {
+        if (!inputs.has(c.stream_input)) inputs.set(c.stream_input, (await npy(url(c.stream_input))).data);
+        const input = inputs.get(c.stream_input);
+        const reference = (await npy(url(c.stream_output))).data;
+        const { output, ms } = await render(model, input);
+        const { worst, at } = maxError(output, reference);
+        console.log(`native in-worklet staged ${c.name}: max error ${worst.toExponential(2)} ` +
+                    `(tolerance ${c.tolerance_abs}), ${input.length} samples in ${ms.toFixed(0)} ms`);
+        check(`staged ${c.name} within ${c.tolerance_abs} (max error ${worst.toExponential(2)})`,
+              worst <= c.tolerance_abs, `max error ${worst} at ${at}`);
+      } catch (e) {
+        check(`staged ${c.name}`, false, e.message);
+      }
+    }
+  }
+}
+
+// Speed (reported, not asserted: timing claims belong in benchmarks): ns per sample inside the
+// worklet, from OfflineAudioContext renders of 5 s of noise with and without the node (the
+// difference is the node's own cost), median of 3. The worklet scope has no clock finer than
+// 1 ms, so the render is timed from the main thread.
+{
+  const staged = (await fetch("/native-models/cases.json")).ok;
+  const models = staged
+    ? [["LSTM-40 (staged rtneural-lstm40-random)", "/native-models/rtneural-lstm40-random/lstm40_random_seed40.json"],
+       ["GRU-40 (staged rtneural-gru40-random)", "/native-models/rtneural-gru40-random/gru40_random_seed41.json"],
+       ["NAM A1-standard (staged)", "/native-models/nam-wavenet-a1-standard/wavenet_a1_standard.nam"]]
+    : [["lstm.json (LSTM-8)", "/repo/models/native/lstm.json"], ["wavenet.nam", "/repo/models/native/wavenet.nam"]];
+  const input = new Float32Array(5 * rate);
+  for (let n = 0; n < input.length; ++n) input[n] = 0.4 * Math.sin(n * 0.01) + 0.1 * Math.sin(n * 0.37);
+  const plain = async () => {
+    const context = new OfflineAudioContext(1, input.length, rate);
+    const buffer = context.createBuffer(1, input.length, rate);
+    buffer.copyToChannel(input, 0);
+    const source = new AudioBufferSourceNode(context, { buffer });
+    source.connect(context.destination);
+    source.start();
+    const started = performance.now();
+    await context.startRendering();
+    return performance.now() - started;
+  };
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  for (const [label, model] of models) {
+    const withNode = [];
+    const without = [];
+    for (let run = 0; run < 3; ++run) {
+      withNode.push((await render(model, input)).ms);
+      without.push(await plain());
+    }
+    const ns = ((median(withNode) - median(without)) * 1e6) / input.length;
+    console.log(`native in-worklet speed: ${label}: ${ns.toFixed(0)} ns per sample ` +
+                `(render ${median(withNode).toFixed(0)} ms with the node, ${median(without).toFixed(0)} ms without, ` +
+                `${input.length} samples, median of 3)`);
+  }
+}
+
+window.legatoTestResults = results;
