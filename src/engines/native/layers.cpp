@@ -38,7 +38,10 @@ const char* activation_name(Activation a) {
 }  // namespace
 
 Dense::Dense(std::size_t in, std::size_t out, std::vector<float> weights, std::vector<float> bias)
-    : in_(in), out_(out), weights_(std::move(weights)), bias_(std::move(bias)) {}
+    : in_(in),
+      out_(out),
+      weights_(weights.begin(), weights.end()),
+      bias_(bias.begin(), bias.end()) {}
 
 void Dense::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
     matvec(weights_.data(), in, bias_.empty() ? nullptr : bias_.data(), out, out_, in_);
@@ -102,8 +105,8 @@ std::string BatchNorm::describe() const {
 namespace {
 
 // Column-major rows x cols -> padded x cols, zero rows below (appended after `into`'s size).
-void append_padded(std::vector<float>& into, const std::vector<float>& from, std::size_t rows,
-                   std::size_t cols, std::size_t padded) {
+void append_padded(Floats& into, const std::vector<float>& from, std::size_t rows, std::size_t cols,
+                   std::size_t padded) {
     for (std::size_t c = 0; c < cols; ++c) {
         into.insert(into.end(), from.begin() + static_cast<std::ptrdiff_t>(c * rows),
                     from.begin() + static_cast<std::ptrdiff_t>((c + 1) * rows));
@@ -111,8 +114,8 @@ void append_padded(std::vector<float>& into, const std::vector<float>& from, std
     }
 }
 
-std::vector<float> padded(const std::vector<float>& from, std::size_t rows, std::size_t cols) {
-    std::vector<float> out;
+Floats padded(const std::vector<float>& from, std::size_t rows, std::size_t cols) {
+    Floats out;
     out.reserve(padded_rows(rows) * cols);
     append_padded(out, from, rows, cols, padded_rows(rows));
     return out;
@@ -189,8 +192,8 @@ Conv1D::Conv1D(std::size_t in, std::size_t out, std::size_t kernel_size, std::si
       kernel_size_(kernel_size),
       dilation_(dilation),
       groups_(groups),
-      taps_(std::move(taps)),
-      bias_(std::move(bias)),
+      taps_(taps.begin(), taps.end()),
+      bias_(bias.begin(), bias.end()),
       history_(receptive_field() * in, 0.0f) {}
 
 void Conv1D::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {

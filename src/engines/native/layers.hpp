@@ -45,7 +45,7 @@ public:
 
 private:
     std::size_t in_, out_;
-    std::vector<float> weights_, bias_;
+    Floats weights_, bias_;
 };
 
 /// An activation over the frame (softmax: over all of it).
@@ -115,8 +115,8 @@ private:
     std::size_t in_, hidden_;
     // [kernel; recurrent] as one padded_rows(4H) x (in + H) column-major matrix, so one pass
     // over [x; h] computes every gate.
-    std::vector<float> weights_, bias_;
-    std::vector<float> gates_, xh_, c_;  ///< padded by kernel_pad (lstm_update)
+    Floats weights_, bias_;
+    Floats gates_, xh_, c_;  ///< padded by kernel_pad (lstm_update)
 };
 
 /// A GRU cell as Keras computes it with reset_after (gates update, reset, candidate):
@@ -137,8 +137,8 @@ public:
 private:
     std::size_t in_, hidden_;
     // Stored with padded_rows(3H) rows (zeros below), so the products run in whole vectors.
-    std::vector<float> kernel_, recurrent_, input_bias_, recurrent_bias_;
-    std::vector<float> x_gates_, h_gates_, h_;  ///< padded by kernel_pad (gru_update)
+    Floats kernel_, recurrent_, input_bias_, recurrent_bias_;
+    Floats x_gates_, h_gates_, h_;  ///< padded by kernel_pad (gru_update)
 };
 
 /// A causal, dilated, grouped 1-D convolution over the frame sequence (Keras' causal Conv1D):
@@ -160,9 +160,9 @@ public:
 
 private:
     std::size_t in_, out_, kernel_size_, dilation_, groups_;
-    std::vector<float> taps_, bias_;
-    std::vector<float> history_;  ///< ring of receptive_field() input frames
-    std::size_t newest_ = 0;      ///< frame index in the ring of the latest input
+    Floats taps_, bias_;
+    Floats history_;          ///< ring of receptive_field() input frames
+    std::size_t newest_ = 0;  ///< frame index in the ring of the latest input
 };
 
 }  // namespace legato::native

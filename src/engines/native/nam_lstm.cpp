@@ -12,7 +12,7 @@ namespace {
 
 // The file stores matrices row by row (PyTorch's flattening); kernels want columns.
 void take_row_major(WeightCursor& weights, std::size_t rows, std::size_t cols,
-                    const std::string& part, std::vector<float>& column_major) {
+                    const std::string& part, Floats& column_major) {
     const std::span<const float> source = weights.take(rows * cols, part);
     column_major.assign(rows * cols, 0.0f);
     for (std::size_t r = 0; r < rows; ++r)
@@ -21,7 +21,7 @@ void take_row_major(WeightCursor& weights, std::size_t rows, std::size_t cols,
 }
 
 void take_vector(WeightCursor& weights, std::size_t count, const std::string& part,
-                 std::vector<float>& into) {
+                 Floats& into) {
     const std::span<const float> source = weights.take(count, part);
     into.assign(source.begin(), source.end());
 }

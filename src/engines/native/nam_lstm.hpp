@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "engines/native/kernels.hpp"
 #include "engines/native/nam_file.hpp"
 
 namespace legato::native::nam {
@@ -50,13 +51,13 @@ private:
     struct Cell {
         std::size_t inputs = 0;  // width of x
         std::size_t hidden = 0;
-        std::vector<float> weight;   // 4*hidden x (inputs + hidden), column-major
-        std::vector<float> bias;     // 4*hidden
-        std::vector<float> xh;       // [x; h]: the matvec operand, h is the hidden state
-        std::vector<float> cell;     // c
-        std::vector<float> h_start;  // trained initial h
-        std::vector<float> c_start;  // trained initial c
-        std::vector<float> gates;    // i, f, g, o pre-activations (scratch)
+        Floats weight;   // 4*hidden x (inputs + hidden), column-major
+        Floats bias;     // 4*hidden
+        Floats xh;       // [x; h]: the matvec operand, h is the hidden state
+        Floats cell;     // c
+        Floats h_start;  // trained initial h
+        Floats c_start;  // trained initial c
+        Floats gates;    // i, f, g, o pre-activations (scratch)
     };
 
     static void step(Cell& cell) noexcept LEGATO_NONBLOCKING;
@@ -64,8 +65,8 @@ private:
     std::size_t in_channels_;
     std::size_t out_channels_;
     std::vector<Cell> cells_;
-    std::vector<float> head_weight_;  // out x hidden, column-major
-    std::vector<float> head_bias_;
+    Floats head_weight_;  // out x hidden, column-major
+    Floats head_bias_;
     std::size_t prewarm_ = 1;
 };
 

@@ -276,10 +276,10 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
     stream_[1].assign(widest_stream * kChunk, 0.0f);
     head_sum_.assign(widest_head_sum * kChunk, 0.0f);
     head_out_.assign(widest_head_out * kChunk, 0.0f);
-    for (std::vector<float>* t : {&t0_, &t1_, &t2_, &t3_, &t4_})
+    for (Floats* t : {&t0_, &t1_, &t2_, &t3_, &t4_})
         t->assign(widest, 0.0f);
     taps_.assign(widest_taps, 0.0f);
-    for (std::vector<float>* t : {&block_z_, &block_next_, &block_head_})
+    for (Floats* t : {&block_z_, &block_next_, &block_head_})
         t->assign(widest * kChunk, 0.0f);
 
     size_prewarm_buffers();

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "engines/native/kernels.hpp"
 #include "engines/native/nam_file.hpp"
 
 namespace legato::native::nam {
@@ -137,12 +138,12 @@ private:
     // is one matrix-vector product over its gathered taps.
     struct Conv {
         std::size_t in = 0, out = 0, kernel = 1, dilation = 1;
-        std::vector<float> weight;
-        std::vector<float> bias;  // empty: none
+        Floats weight;
+        Floats bias;  // empty: none
     };
     // The past inputs of a causal convolution: a power-of-two ring of frames.
     struct History {
-        std::vector<float> data;
+        Floats data;
         std::size_t channels = 0, mask = 0, newest = 0;
         float* push() noexcept LEGATO_NONBLOCKING;
         const float* back(std::size_t frames) const noexcept LEGATO_NONBLOCKING;
@@ -160,7 +161,7 @@ private:
         Conv mixin;
         // [conv taps | input mixin] side by side, when no FiLM comes between the two products
         // (then z is one product over [taps; condition]); empty otherwise.
-        std::vector<float> conv_and_mixin;
+        Floats conv_and_mixin;
         // No FiLM anywhere (A1 and most A2 files): the layer runs over the whole chunk as
         // matrix products (run_layer_block) instead of frame by frame.
         bool block = false;
@@ -227,13 +228,13 @@ private:
     std::size_t prewarm_ = 0;
 
     // Scratch, sized at load for kChunk frames (process() splits longer calls).
-    std::vector<float> condition_;               // condition_size x chunk (from condition_dsp)
-    std::vector<float> stream_[2];               // layer activations, ping-pong between arrays
-    std::vector<float> head_sum_;                // head inputs summed over layers
-    std::vector<float> head_out_;                // head rechannel output
-    std::vector<float> t0_, t1_, t2_, t3_, t4_;  // per-frame vectors
-    std::vector<float> taps_;                    // a convolution's gathered inputs
-    std::vector<float> block_z_, block_next_, block_head_;  // run_layer_block: chunk x rows
+    Floats condition_;                          // condition_size x chunk (from condition_dsp)
+    Floats stream_[2];                          // layer activations, ping-pong between arrays
+    Floats head_sum_;                           // head inputs summed over layers
+    Floats head_out_;                           // head rechannel output
+    Floats t0_, t1_, t2_, t3_, t4_;             // per-frame vectors
+    Floats taps_;                               // a convolution's gathered inputs
+    Floats block_z_, block_next_, block_head_;  // run_layer_block: chunk x rows
 };
 
 }  // namespace legato::native::nam

@@ -80,6 +80,21 @@ void MatVec(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_RE
     r = MatVecRows<1, 4>(full, w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<1, 4>(hn::CappedTag<float, 8>(), w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<1, 4>(hn::CappedTag<float, 4>(), w, stride, x, b, y, r, rows, cols, accumulate);
+    if (rows == 1 && stride == 1 && cols >= 16) {
+        // A single output (a model's last Dense to mono audio): its weights are contiguous, so a
+        // vector dot product over the columns instead of one serial chain of `cols` FMAs.
+        const hn::ScalableTag<float> d;
+        const std::size_t N = hn::Lanes(d);
+        auto sum = hn::Zero(d);
+        std::size_t c = 0;
+        for (; c + N <= cols; c += N)
+            sum = hn::MulAdd(hn::LoadU(d, w + c), hn::LoadU(d, x + c), sum);
+        float acc = hn::GetLane(hn::SumOfLanes(d, sum));
+        for (; c < cols; ++c)
+            acc += w[c] * x[c];
+        y[0] = (accumulate ? y[0] : b != nullptr ? b[0] : 0.0f) + acc;
+        return;
+    }
     for (; r < rows; ++r) {  // fewer than 4 rows left
         float acc = accumulate ? y[r] : b != nullptr ? b[r] : 0.0f;
         for (std::size_t c = 0; c < cols; ++c)
