@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "legato/legato.hpp"
 #include "npy.hpp"
 
 namespace legato::test::native_cases {
@@ -125,6 +126,36 @@ double max_abs_error(const std::vector<float>& a, const std::vector<float>& b, s
         }
     }
     return worst;
+}
+
+InlineRun stream_inline(const ModelSource& model, const std::vector<float>& input) {
+    InferenceConfig config;
+    config.engines.push_back({make_backend("native"), model, {}, {}, {}});
+    TensorSpec in;
+    in.name = "in";
+    in.shape = {1, 1, -1};
+    in.hop = 32;
+    TensorSpec out = in;
+    out.name = "out";
+    config.inputs = {in};
+    config.outputs = {out};
+    config.stateful = true;
+    config.inline_mode = InlineMode::always;
+    InferenceHandler handler(config);
+    HostConfig host;
+    host.max_block_size = 97;
+    handler.prepare(host);
+    InlineRun run;
+    run.ran_inline = handler.runs_inline();
+    run.output.assign(input.size(), 0.0f);
+    for (std::size_t at = 0; at < input.size(); at += 97) {
+        const std::size_t n = std::min<std::size_t>(97, input.size() - at);
+        const float* i[1] = {input.data() + at};
+        float* o[1] = {run.output.data() + at};
+        handler.process(i, 1, o, 1, n);
+    }
+    run.latency = handler.latency();
+    return run;
 }
 
 }  // namespace legato::test::native_cases

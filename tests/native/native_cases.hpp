@@ -5,13 +5,14 @@
 
 #include <cstddef>
 #include <filesystem>
-#include <string>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engines/native/stream_model.hpp"
+#include "legato/model_source.hpp"
 
 namespace legato::test::native_cases {
 
@@ -36,6 +37,17 @@ const std::vector<std::size_t>& block_sizes();
 /// varying), returning the output (output 0 of each frame).
 std::vector<float> stream(native::StreamModel& model, const std::vector<float>& input,
                           std::size_t block);
+
+/// What stream_inline() saw.
+struct InlineRun {
+    std::vector<float> output;
+    bool ran_inline = false;
+    std::size_t latency = 0;
+};
+
+/// [test] Streams `input` through a stateful mono handler on the native engine with
+/// "inline": "always" (hop 32, host blocks of 97 frames) and returns what came out.
+InlineRun stream_inline(const ModelSource& model, const std::vector<float>& input);
 
 /// [test] A model file's text.
 std::string read_text(const std::filesystem::path& path);

@@ -84,32 +84,10 @@ TEST(OnnxImport, ArchitecturesMapOntoTheStreamingLayers) {
 TEST(OnnxImport, ANativeConfigRunsItInline) {
     const auto input = read_npy(models / "stream_mono.npy").data;
     const auto reference = read_npy(models / "native" / "gru.out.npy").data;
-    InferenceConfig config;
-    config.engines.push_back(
-        {make_backend("native"), ModelSource::file(onnx_file("gru")), {}, {}, {}});
-    TensorSpec in;
-    in.name = "in";
-    in.shape = {1, 1, -1};
-    in.hop = 32;
-    TensorSpec out = in;
-    out.name = "out";
-    config.inputs = {in};
-    config.outputs = {out};
-    config.stateful = true;
-    config.inline_mode = InlineMode::always;
-    InferenceHandler handler(config);
-    HostConfig host;
-    host.max_block_size = 97;
-    handler.prepare(host);
-    ASSERT_TRUE(handler.runs_inline());
-    std::vector<float> y(input.size());
-    for (std::size_t at = 0; at < input.size(); at += 97) {
-        const std::size_t n = std::min<std::size_t>(97, input.size() - at);
-        const float* i[1] = {input.data() + at};
-        float* o[1] = {y.data() + at};
-        handler.process(i, 1, o, 1, n);
-    }
-    EXPECT_LE(native_cases::max_abs_error(y, reference), 2e-6);
+    const native_cases::InlineRun run =
+        native_cases::stream_inline(ModelSource::file(onnx_file("gru")), input);
+    ASSERT_TRUE(run.ran_inline);
+    EXPECT_LE(native_cases::max_abs_error(run.output, reference), 2e-6);
 }
 
 // A copy of one of the project's ONNX models, changed by `edit` and loaded from a file; returns

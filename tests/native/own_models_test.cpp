@@ -34,36 +34,11 @@ TEST_P(OwnNativeModels, StreamLikePyTorchAtEveryBlockSize) {
 TEST_P(OwnNativeModels, InlineHandlerGivesTheSameStream) {
     const auto input = read_npy(models / "stream_mono.npy").data;
     const auto reference = read_npy(models / "native" / (GetParam() + ".out.npy")).data;
-    InferenceConfig config;
-    config.engines.push_back({make_backend("native"),
-                              ModelSource::file(models / "native" / (GetParam() + ".json")),
-                              {},
-                              {},
-                              {}});
-    TensorSpec in;
-    in.name = "in";
-    in.shape = {1, 1, -1};
-    in.hop = 32;
-    TensorSpec out = in;
-    out.name = "out";
-    config.inputs = {in};
-    config.outputs = {out};
-    config.stateful = true;
-    config.inline_mode = InlineMode::always;
-    InferenceHandler handler(config);
-    HostConfig host;
-    host.max_block_size = 97;
-    handler.prepare(host);
-    ASSERT_TRUE(handler.runs_inline());
-    std::vector<float> y(input.size());
-    for (std::size_t at = 0; at < input.size(); at += 97) {
-        const std::size_t n = std::min<std::size_t>(97, input.size() - at);
-        const float* i[1] = {input.data() + at};
-        float* o[1] = {y.data() + at};
-        handler.process(i, 1, o, 1, n);
-    }
-    EXPECT_EQ(handler.latency(), 0u);
-    EXPECT_LE(native_cases::max_abs_error(y, reference), 2e-6);
+    const native_cases::InlineRun run = native_cases::stream_inline(
+        ModelSource::file(models / "native" / (GetParam() + ".json")), input);
+    ASSERT_TRUE(run.ran_inline);
+    EXPECT_EQ(run.latency, 0u);
+    EXPECT_LE(native_cases::max_abs_error(run.output, reference), 2e-6);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, OwnNativeModels, ::testing::Values("lstm", "gru", "conv"));
