@@ -6,20 +6,14 @@
 #include <vector>
 
 #include "engines/native/native_model_file.hpp"
+#include "fuzz_stream_model.hpp"
 #include "legato/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {
         auto model = legato::native::load_model(
             legato::ModelSource::memory(std::vector<std::uint8_t>(data, data + size)));
-        // Bounded work per input: very wide models are legal, just slow.
-        if (model->input_size() > 64 || model->output_size() > 64)
-            return 0;
-        std::vector<float> in(64 * model->input_size(), 0.25f);
-        std::vector<float> out(64 * model->output_size());
-        model->process(in.data(), out.data(), 64);
-        model->reset();
-        model->process(in.data(), out.data(), 1);
+        legato::fuzz::exercise(*model);
     } catch (const legato::Error&) {
         // The expected outcome for a broken model: a clear error.
     }

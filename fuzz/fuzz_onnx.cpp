@@ -8,20 +8,14 @@
 #include <vector>
 
 #include "engines/native/onnx_import.hpp"
+#include "fuzz_stream_model.hpp"
 #include "legato/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {
         auto model = legato::native::load_onnx(
             std::string_view(reinterpret_cast<const char*>(data), size), "<fuzz input>");
-        // Bounded work per input: very wide models are legal, just slow.
-        if (model->input_size() > 64 || model->output_size() > 64)
-            return 0;
-        std::vector<float> in(64 * model->input_size(), 0.25f);
-        std::vector<float> out(64 * model->output_size());
-        model->process(in.data(), out.data(), 64);
-        model->reset();
-        model->process(in.data(), out.data(), 1);
+        legato::fuzz::exercise(*model);
     } catch (const legato::Error&) {
         // The expected outcome for a broken model: a clear error.
     }
