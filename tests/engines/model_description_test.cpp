@@ -31,8 +31,9 @@ struct Expected {
     std::vector<std::string> dimension_names = {};
 };
 
-void expect_tensors(const std::vector<TensorDescription>& actual,
-                    const std::vector<Expected>& expected, bool shape_known, const char* kind) {
+[[maybe_unused]] void expect_tensors(const std::vector<TensorDescription>& actual,
+                                     const std::vector<Expected>& expected, bool shape_known,
+                                     const char* kind) {
     ASSERT_EQ(actual.size(), expected.size()) << kind << "s";
     for (std::size_t i = 0; i < expected.size(); ++i) {
         SCOPED_TRACE(std::string(kind) + " " + std::to_string(i));
@@ -53,7 +54,7 @@ std::string error_of(const std::function<void()>& action) {
     return "no error";
 }
 
-bool contains_note(const ModelDescription& description, const std::string& text) {
+[[maybe_unused]] bool contains_note(const ModelDescription& description, const std::string& text) {
     for (const auto& note : description.notes)
         if (note.find(text) != std::string::npos)
             return true;
