@@ -55,7 +55,7 @@ HostSimulation realtime(std::vector<std::size_t> blocks,
     return simulation;
 }
 
-std::filesystem::path model(const std::string& file) {
+[[maybe_unused]] std::filesystem::path model(const std::string& file) {
     return std::filesystem::path(LEGATO_TEST_MODELS_DIR) / file;
 }
 
