@@ -20,6 +20,21 @@ export interface NativeNodeOptions {
   wasmUrl?: string | URL;
 }
 
+// The `format` option: the engine's name for it, and the name in error messages.
+const formats = { nam: { format: "nam", name: "NAM" }, rtneural: { format: "rtneural-json", name: "RTNeural JSON" } };
+
+/** What NativeWorkletNode.load() resolves with. */
+export interface NativeSwitch {
+  /** The context frame (currentFrame) of the first sample the new model made: every output
+   *  sample before it came from the previous model. */
+  frame: number;
+  format: string;
+  description: string;
+  sampleRate: number;
+  /** The module's heap right after the swap (the old model freed). */
+  heap: NativeHeap;
+}
+
 // One compiled module per wasm URL for the page, one processor module load per context.
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 const processorLoaded = new WeakMap<BaseAudioContext, Promise<void>>();
@@ -78,11 +93,9 @@ export async function createNativeNode(context: BaseAudioContext,
     node.onprocessorerror = () => reject(new Error("legato: the in-worklet processor failed to start"));
   });
   const wrapped = new NativeWorkletNode(node, ready);
-  const expected = { nam: "nam", rtneural: "rtneural-json" }[options.format ?? "nam"];
-  if (options.format && ready.format !== expected) {
+  if (options.format && ready.format !== formats[options.format].format) {
     wrapped.dispose();
-    throw new Error(`legato: expected a ${options.format === "nam" ? "NAM" : "RTNeural JSON"} model, ` +
-                    `the file is ${ready.format}`);
+    throw new Error(`legato: expected a ${formats[options.format].name} model, the file is ${ready.format}`);
   }
   return wrapped;
 }
@@ -99,12 +112,12 @@ export interface NativeHeap {
 export class NativeWorkletNode {
   /** Samples from input to output: 0, the model runs in the quantum. */
   readonly latency = 0;
-  /** "nam" or "rtneural-json". */
-  readonly format: string;
-  /** The model's description (architecture, receptive field, metadata). */
-  readonly description: string;
-  /** The rate the model was trained at (NAM files state it), 0 when not stated. */
-  readonly sampleRate: number;
+  /** The current model's format: "nam" or "rtneural-json" (changes with load()). */
+  format: string;
+  /** The current model's description (architecture, receptive field, metadata). */
+  description: string;
+  /** The rate the current model was trained at (NAM files state it), 0 when not stated. */
+  sampleRate: number;
   /** The kernels the module was built with (Highway's WASM SIMD128 target, or scalar). */
   readonly kernels: string;
   /** The module's heap right after this model loaded. */
@@ -114,6 +127,8 @@ export class NativeWorkletNode {
   private disposed = false;
   private nextId = 1;
   private readonly heapReplies = new Map<number, (heap: NativeHeap) => void>();
+  private readonly switchReplies = new Map<number, { resolve: (s: NativeSwitch) => void; reject: (e: Error) => void }>();
+  private switches: Promise<unknown> = Promise.resolve();
   private readonly token = {};
 
   /** @internal */
@@ -131,6 +146,19 @@ export class NativeWorkletNode {
           this.heapReplies.get(reply.id)?.({ heapInUse: reply.heapInUse, memoryBytes: reply.memoryBytes });
           this.heapReplies.delete(reply.id);
         }
+        if (reply.type === "switched" || reply.type === "switch-failed") {
+          const pending = this.switchReplies.get(reply.id);
+          this.switchReplies.delete(reply.id);
+          if (reply.type === "switch-failed") pending?.reject(new Error(reply.message));
+          else {
+            this.format = reply.format;
+            this.description = reply.description;
+            this.sampleRate = reply.sampleRate;
+            pending?.resolve({ frame: reply.frame, format: reply.format, description: reply.description,
+                               sampleRate: reply.sampleRate,
+                               heap: { heapInUse: reply.heapInUse, memoryBytes: reply.memoryBytes } });
+          }
+        }
       };
     });
     neverDisposed.register(this, "a NativeWorkletNode", this.token);
@@ -145,6 +173,34 @@ export class NativeWorkletNode {
   reset(): void {
     if (this.disposed) throw new Error("legato: the NativeWorkletNode was disposed");
     this.post({ type: "reset" });
+  }
+
+  /**
+   * [main thread] Replaces the model while audio runs. The main thread fetches the file (a URL)
+   * or copies the bytes; the worklet loads it between two render quanta, swaps it in at that
+   * boundary (the old model made every sample before `frame`, the new one every sample from it:
+   * no gap, no crossfade) and frees the old one there, outside process(). The new model starts
+   * from its state after loading. Rejects with the native engine's message, or for another
+   * `format`, and then the old model keeps playing. Loading runs on the audio thread: a large
+   * model may make that quantum late (an audible glitch), as in createNativeNode(). Calls are
+   * applied in order.
+   */
+  load(model: NativeNodeOptions["model"], options: { format?: NativeNodeOptions["format"] } = {}): Promise<NativeSwitch> {
+    if (this.disposed) return Promise.reject(new Error("legato: the NativeWorkletNode was disposed"));
+    const format = options.format ? formats[options.format] : undefined;
+    const run = async () => {
+      const bytes = await modelBytes(model);
+      if (this.disposed) throw new Error("legato: the NativeWorkletNode was disposed");
+      const id = this.nextId++;
+      return new Promise<NativeSwitch>((resolve, reject) => {
+        this.switchReplies.set(id, { resolve, reject });
+        this.node.port.postMessage({ type: "switch", id, model: bytes, format: format?.format,
+                                     formatName: format?.name } satisfies NativeProcessorRequest, [bytes]);
+      });
+    };
+    const result = this.switches.then(run, run);
+    this.switches = result.catch(() => undefined);
+    return result;
   }
 
   /** [main thread] The module's heap now, as the worklet reads it (for leak checks). */
@@ -165,6 +221,8 @@ export class NativeWorkletNode {
     neverDisposed.unregister(this.token);
     this.node.disconnect();
     this.post({ type: "dispose" });
+    for (const pending of this.switchReplies.values()) pending.reject(new Error("legato: the NativeWorkletNode was disposed"));
+    this.switchReplies.clear();
   }
 
   [disposeSymbol](): void {

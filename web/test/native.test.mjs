@@ -112,6 +112,69 @@ for (const { model, reference, by } of own) {
   }
 }
 
+// Switching models while playing (NativeWorkletNode.load()), offline so it is exact: the render
+// suspends at frame 4096, where a corrupt file and a file of the wrong format are refused (the
+// first model keeps playing), and at frame 8192, where wavenet.nam replaces lstm.json. Every
+// sample before the reported switch frame must be lstm.json's offline rendering, every sample
+// from it wavenet.nam's rendering of the input from that frame on, from its loaded state.
+{
+  const length = 16384;
+  const input = new Float32Array(length);
+  for (let n = 0; n < length; ++n) input[n] = 0.5 * Math.sin(n * 0.013) * Math.sin(n * 0.0007) + 0.05 * Math.sin(n * 0.29);
+  const first = "/repo/models/native/lstm.json";
+  const second = "/repo/models/native/wavenet.nam";
+  const context = new OfflineAudioContext(1, length, rate);
+  const buffer = context.createBuffer(1, length, rate);
+  buffer.copyToChannel(input, 0);
+  const source = new AudioBufferSourceNode(context, { buffer });
+  const node = await createNativeNode(context, { model: first });
+  source.connect(node.node).connect(context.destination);
+  source.start();
+  const refused = [];
+  let switched = null;
+  context.suspend(4096 / rate).then(async () => {
+    try {
+      await node.load((await bytesOf(second)).slice(0, 200));
+      refused.push("a truncated .nam loaded");
+    } catch (e) {
+      if (!e.message.startsWith("<200 bytes in memory>: not a native model")) refused.push(`truncated: ${e.message}`);
+    }
+    try {
+      await node.load(second, { format: "rtneural" });
+      refused.push("format: 'rtneural' took a .nam");
+    } catch (e) {
+      if (!e.message.includes("the file is nam")) refused.push(`format: ${e.message}`);
+    }
+    context.resume();
+  });
+  context.suspend(8192 / rate).then(async () => {
+    try {
+      switched = await node.load(second);
+    } catch (e) {
+      refused.push(`the switch failed: ${e.message}`);
+    }
+    context.resume();
+  });
+  const output = (await context.startRendering()).getChannelData(0);
+  const described = node.format;
+  node.dispose();
+  const before = (await render(first, input)).output;
+  const at = Math.min(switched?.frame ?? 8192, length - 128);  // a wrong frame fails below
+  const after = (await render(second, input.subarray(at))).output;
+  let worstBefore = 0;
+  let worstAfter = 0;
+  for (let n = 0; n < at; ++n) worstBefore = Math.max(worstBefore, Math.abs(output[n] - before[n]) || (output[n] === before[n] ? 0 : Infinity));
+  for (let n = at; n < length; ++n) worstAfter = Math.max(worstAfter, Math.abs(output[n] - after[n - at]) || (output[n] === after[n - at] ? 0 : Infinity));
+  console.log(`native in-worklet switch lstm.json -> wavenet.nam at frame ${switched?.frame}: max difference ` +
+              `${worstBefore} before (vs lstm.json alone), ${worstAfter} after (vs wavenet.nam from that frame)`);
+  check("load() refuses a corrupt file and a wrong format with the native message, the old model playing on",
+        refused.length === 0, refused.join("; "));
+  check(`load() switches lstm.json -> wavenet.nam at a quantum boundary (frame ${switched?.frame}): ` +
+        "the same bits as each model alone, before and after, no gap",
+        switched?.frame === 8192 && worstBefore === 0 && worstAfter === 0 && described === "nam",
+        `frame ${switched?.frame}, before ${worstBefore}, after ${worstAfter}, format ${described}`);
+}
+
 // Loading errors reject in the main thread with the native engine's message.
 {
   const context = new OfflineAudioContext(1, 128, rate);
