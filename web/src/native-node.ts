@@ -120,6 +120,10 @@ export class NativeWorkletNode {
   sampleRate: number;
   /** The kernels the module was built with (Highway's WASM SIMD128 target, or scalar). */
   readonly kernels: string;
+  /** Linear gain on the input before the model (AudioParam, a-rate, default 1). */
+  readonly inputGain: AudioParam;
+  /** Linear gain on the model's output (AudioParam, a-rate, default 1). */
+  readonly outputGain: AudioParam;
   /** The module's heap right after this model loaded. */
   readonly heapAtLoad: NativeHeap;
   /** Resolves once the worklet has freed the model, with the heap after that. */
@@ -133,6 +137,10 @@ export class NativeWorkletNode {
 
   /** @internal */
   constructor(readonly node: AudioWorkletNode, ready: Extract<NativeProcessorReply, { type: "ready" }>) {
+    // TypeScript's DOM library declares AudioParamMap without its Map methods.
+    const params = node.parameters as unknown as ReadonlyMap<string, AudioParam>;
+    this.inputGain = params.get("inputGain")!;
+    this.outputGain = params.get("outputGain")!;
     this.format = ready.format;
     this.description = ready.description;
     this.sampleRate = ready.sampleRate;

@@ -220,24 +220,38 @@ class NativeProcessor extends AudioWorkletProcessor {
     }
   }
 
-  /** [audio thread] One quantum through the model, in place: no allocation, no added latency. */
-  process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
+  /** The node's AudioParams: linear gains before and after the model, a-rate (one value per
+   *  frame when automated). Linear, not dB: 0 mutes, and automation ramps stay linear in
+   *  amplitude. */
+  static get parameterDescriptors() {
+    return [
+      { name: "inputGain", defaultValue: 1, minValue: 0, maxValue: 1000, automationRate: "a-rate" },
+      { name: "outputGain", defaultValue: 1, minValue: 0, maxValue: 1000, automationRate: "a-rate" },
+    ];
+  }
+
+  /** [audio thread] One quantum through the model, in place: no allocation, no added latency.
+   *  The gains arrive as one value (constant this quantum) or one per frame. */
+  process(inputs: Float32Array[][], outputs: Float32Array[][], parameters: Record<string, Float32Array>): boolean {
     const output = outputs[0] ?? [];
     if (this.model === 0 || output.length === 0) return !this.disposed;  // silence
     const source = inputs[0]?.[0];
+    const inGain = parameters.inputGain;
+    const outGain = parameters.outputGain;
+    const inStep = inGain.length > 1 ? 1 : 0;  // index stride: 0 reads the one value every frame
+    const outStep = outGain.length > 1 ? 1 : 0;
     const frames = output[0].length;
     // Chromium's quantum is 128; larger quanta (a future renderSizeHint) go through in pieces.
     for (let at = 0; at < frames; at += quantum) {
       const count = Math.min(quantum, frames - at);
-      if (!source) this.inputView.fill(0);
-      else if (count === quantum && frames === quantum) this.inputView.set(source);
-      else for (let n = 0; n < count; ++n) this.inputView[n] = source[at + n];
+      const input = this.inputView;
+      if (!source) input.fill(0);
+      else for (let n = 0; n < count; ++n) input[n] = source[at + n] * inGain[(at + n) * inStep];
       this.module!._legato_native_process(this.model, this.input, this.output, count);
-      for (let c = 0; c < output.length; ++c) {
-        const channel = output[c];
-        if (count === quantum && frames === quantum) channel.set(this.outputView);
-        else for (let n = 0; n < count; ++n) channel[at + n] = this.outputView[n];
-      }
+      const result = this.outputView;
+      const first = output[0];
+      for (let n = 0; n < count; ++n) first[at + n] = result[n] * outGain[(at + n) * outStep];
+      for (let c = 1; c < output.length; ++c) output[c].set(first.subarray(at, at + count), at);
     }
     return true;
   }

@@ -175,6 +175,37 @@ for (const { model, reference, by } of own) {
         `frame ${switched?.frame}, before ${worstBefore}, after ${worstAfter}, format ${described}`);
 }
 
+// The gains (AudioParams, linear, a-rate): inputGain 0.5 throughout, outputGain stepped from 1
+// to 2 at frame 5000 (mid-quantum). The output must be the model's rendering of 0.5 x, times 1
+// before the step and 2 from it: the same bits (both gains are powers of two).
+{
+  const length = 8192;
+  const model = "/repo/models/native/lstm.json";
+  const input = stream.subarray(0, length);
+  const half = input.map((x) => 0.5 * x);
+  const context = new OfflineAudioContext(1, length, rate);
+  const buffer = context.createBuffer(1, length, rate);
+  buffer.copyToChannel(input, 0);
+  const source = new AudioBufferSourceNode(context, { buffer });
+  const node = await createNativeNode(context, { model });
+  node.inputGain.value = 0.5;
+  node.outputGain.setValueAtTime(2, 5000 / rate);
+  source.connect(node.node).connect(context.destination);
+  source.start();
+  const output = (await context.startRendering()).getChannelData(0);
+  node.dispose();
+  const plain = (await render(model, half)).output;
+  let step = -1;
+  const wrong = [];
+  for (let n = 0; n < length && wrong.length < 3; ++n) {
+    if (step < 0 && output[n] !== plain[n] && output[n] === 2 * plain[n]) step = n;
+    const expected = step >= 0 ? 2 * plain[n] : plain[n];
+    if (output[n] !== expected) wrong.push(`frame ${n}: ${output[n]} vs ${expected}`);
+  }
+  check(`inputGain 0.5 and outputGain 1 -> 2 at frame 5000 (a-rate; applied at ${step}): model(0.5 x) x gain, same bits`,
+        wrong.length === 0 && Math.abs(step - 5000) <= 1, `step at ${step}; ${wrong.join("; ")}`);
+}
+
 // Loading errors reject in the main thread with the native engine's message.
 {
   const context = new OfflineAudioContext(1, 128, rate);
