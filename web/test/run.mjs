@@ -33,6 +33,8 @@ try {
   await runPage("/plain/test/isolation.html");
   // The in-worklet native engine, also without isolation (no SharedArrayBuffer).
   await runPage("/plain/test/native.html");
+  // ... and in a real AudioContext, switching models while playing.
+  await runPage("/plain/test/native-live.html");
   // The demo page (demo/), driven like a user: start, switch engine, screenshot.
   const demo = await demoTest(browser, base);
   for (const r of demo) {
