@@ -1,6 +1,7 @@
 // The Legato web demo: a generated or uploaded signal through a Legato node (AudioWorklet) in
 // a 48 kHz AudioContext, with the handler's live statistics and engine switching.
 import { Legato } from "../dist/index.js";
+import { setUpNativeDemo } from "./native.js";
 
 const sampleRate = 48000;
 const $ = (id) => document.getElementById(id);
@@ -219,6 +220,7 @@ async function stop(r = running) {
 }
 
 async function main() {
+  setUpNativeDemo();  // the in-worklet mode needs no isolation: it works even if Legato cannot load
   for (const [key, preset] of Object.entries(presets)) $("model").append(new Option(preset.label, key));
   fillEngines();
   $("model").addEventListener("change", fillEngines);
@@ -248,7 +250,7 @@ async function main() {
     $("isolation").textContent = "This page is not cross-origin isolated, so Legato cannot run " +
       "(it needs SharedArrayBuffer). Serve it with the headers\n" +
       "  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n" +
-      "for example with `npm run demo` in web/.";
+      "for example with `npm run demo` in web/. The in-worklet mode below works without them.";
   }
   try {
     legato = await Legato.load({ jsWorkers: 1 });

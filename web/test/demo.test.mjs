@@ -59,5 +59,48 @@ export async function demoTest(browser, base) {
   } finally {
     await page.close();
   }
+  results.push(...await nativeModeTest(browser, base));
+  return results;
+}
+
+/** The demo's in-worklet mode on the page served WITHOUT isolation (/plain/): start wavenet.nam
+ *  on the generated plucks, check the cost is measured, switch to lstm.json while playing, and
+ *  screenshot the page to /tmp/demo-native.png. */
+async function nativeModeTest(browser, base) {
+  const results = [];
+  const check = (name, ok, detail = "") => results.push({ name: `demo (in-worklet): ${name}`, ok: Boolean(ok), detail: String(detail) });
+  const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+  page.on("console", (message) => console.log(`[demo native] ${message.text()}`));
+  page.on("pageerror", (error) => console.log(`[demo native error] ${error.message}`));
+  const text = (id) => page.evaluate((id) => document.getElementById(id).textContent, id);
+  try {
+    await page.goto(`${base}/plain/demo/index.html`);
+    await page.waitForSelector("#native-start:not([disabled])", { timeout: 60000 });
+    check("the page is not cross-origin isolated", await page.evaluate(() => !crossOriginIsolated));
+    await page.selectOption("#native-model", "wavenet.nam");
+    await page.click("#native-start");
+    await page.waitForFunction(() => document.getElementById("native-cost").dataset.value !== undefined,
+                               null, { timeout: 60000 });
+    const cost = await page.evaluate(() => Number(document.getElementById("native-cost").dataset.value));
+    check(`wavenet.nam plays (${await text("native-status")}), cost ${await text("native-cost")}, headroom ${await text("native-headroom")}`,
+          /playing/.test(await text("native-status")) && (await text("native-format")) === "nam" && cost >= 0,
+          await text("native-status"));
+    await page.evaluate(() => delete document.getElementById("native-cost").dataset.value);
+    await page.selectOption("#native-model", "lstm.json");
+    await page.waitForFunction(() => document.getElementById("native-cost").dataset.value !== undefined,
+                               null, { timeout: 60000 });
+    const status = await text("native-status");
+    check(`switched to lstm.json while playing: "${status}", format ${await text("native-format")}`,
+          /switched at frame/.test(status) && (await text("native-format")) === "rtneural-json", status);
+    await page.screenshot({ path: "/tmp/demo-native.png", fullPage: true });
+    await page.click("#native-start");  // Stop
+    await page.waitForFunction(() => document.getElementById("native-status").textContent === "stopped",
+                               null, { timeout: 10000 });
+    check("Stop closes the audio", true);
+  } catch (e) {
+    check("the in-worklet mode runs", false, e.message);
+  } finally {
+    await page.close();
+  }
   return results;
 }
