@@ -16,7 +16,7 @@ import type { WorkerRequest, WorkerWait } from "./inference-worker.js";
 export { InferenceHandler, type Statistics } from "./handler.js";
 export { LegatoNode, type HandlerView } from "./node.js";
 export { renderOffline } from "./offline.js";
-export { createNativeNode, NativeWorkletNode, type NativeHeap, type NativeNodeOptions } from "./native-node.js";
+export { createNativeNode, NativeWorkletNode, type NativeHeap, type NativeNodeOptions, type NativeSwitch } from "./native-node.js";
 export type { EngineSetup, InputWindows, JsEngine, JsProcessor, OutputHops, Tensor } from "./engine.js";
 export type { WorkerWait } from "./inference-worker.js";
 
