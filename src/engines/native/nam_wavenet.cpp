@@ -366,10 +366,34 @@ void WaveNetModel::film_frame(const Film& film, const float* x, const float* con
             y[i] = x[i] * scale_shift[i];
 }
 
+void WaveNetModel::activate_frame(const Layer& layer, float* z,
+                                  float* aside) noexcept LEGATO_NONBLOCKING {
+    const std::size_t b = layer.bottleneck;
+    switch (layer.gating) {
+        case Gating::none:
+            layer.activation.apply(z, b);
+            return;
+        case Gating::gated:
+            layer.activation.apply(z, b);
+            layer.secondary.apply(z + b, b);
+            for (std::size_t i = 0; i < b; ++i)
+                z[i] *= z[b + i];
+            return;
+        case Gating::blended:
+            std::copy_n(z, b, aside);  // the pre-activation, blended back in
+            layer.activation.apply(z, b);
+            layer.secondary.apply(z + b, b);
+            for (std::size_t i = 0; i < b; ++i) {
+                const float alpha = z[b + i];
+                z[i] = alpha * z[i] + (1.0f - alpha) * aside[i];
+            }
+            return;
+    }
+}
+
 void WaveNetModel::run_layer(Layer& layer, float* x, std::size_t channels, const float* condition,
                              float* head_sum, std::size_t head_in,
                              std::size_t frames) noexcept LEGATO_NONBLOCKING {
-    const std::size_t b = layer.bottleneck;
     const std::size_t z_rows = layer.conv.out;
     float* z = t0_.data();      // conv output, then the activation
     float* aside = t1_.data();  // input-mixin input; pre-activation copy; head1x1 output
@@ -415,26 +439,7 @@ void WaveNetModel::run_layer(Layer& layer, float* x, std::size_t channels, const
         if (layer.act_pre)
             film_frame(*layer.act_pre, z, c_f, z);
 
-        switch (layer.gating) {
-            case Gating::none:
-                layer.activation.apply(z, b);
-                break;
-            case Gating::gated:
-                layer.activation.apply(z, b);
-                layer.secondary.apply(z + b, b);
-                for (std::size_t i = 0; i < b; ++i)
-                    z[i] *= z[b + i];
-                break;
-            case Gating::blended:
-                std::copy_n(z, b, aside);
-                layer.activation.apply(z, b);
-                layer.secondary.apply(z + b, b);
-                for (std::size_t i = 0; i < b; ++i) {
-                    const float alpha = z[b + i];
-                    z[i] = alpha * z[i] + (1.0f - alpha) * aside[i];
-                }
-                break;
-        }
+        activate_frame(layer, z, aside);
         if (layer.act_post)
             film_frame(*layer.act_post, z, c_f, z);
         if (layer.layer1x1) {
@@ -494,31 +499,8 @@ void WaveNetModel::run_layer_block(Layer& layer, float* x, std::size_t channels,
     if (layer.gating == Gating::none && !per_channel) {
         layer.activation.apply(z, frames * b);  // z_rows == b: the chunk is one run
     } else {
-        for (std::size_t f = 0; f < frames; ++f) {
-            float* zf = z + f * z_rows;
-            switch (layer.gating) {
-                case Gating::none:
-                    layer.activation.apply(zf, b);
-                    break;
-                case Gating::gated:
-                    layer.activation.apply(zf, b);
-                    layer.secondary.apply(zf + b, b);
-                    for (std::size_t i = 0; i < b; ++i)
-                        zf[i] *= zf[b + i];
-                    break;
-                case Gating::blended: {
-                    float* aside = t1_.data();
-                    std::copy_n(zf, b, aside);
-                    layer.activation.apply(zf, b);
-                    layer.secondary.apply(zf + b, b);
-                    for (std::size_t i = 0; i < b; ++i) {
-                        const float alpha = zf[b + i];
-                        zf[i] = alpha * zf[i] + (1.0f - alpha) * aside[i];
-                    }
-                    break;
-                }
-            }
-        }
+        for (std::size_t f = 0; f < frames; ++f)
+            activate_frame(layer, z + f * z_rows, t1_.data());
     }
 
     const float* head = z;

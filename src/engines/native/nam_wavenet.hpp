@@ -202,6 +202,10 @@ private:
     void run_layer(Layer& layer, float* x, std::size_t channels, const float* condition,
                    float* head_sum, std::size_t head_in,
                    std::size_t frames) noexcept LEGATO_NONBLOCKING;
+    // One frame's activation and gating: z (conv rows) -> z[0..bottleneck); `aside` holds a
+    // bottleneck's worth of scratch.
+    static void activate_frame(const Layer& layer, float* z,
+                               float* aside) noexcept LEGATO_NONBLOCKING;
     void run_layer_block(Layer& layer, float* x, std::size_t channels, const float* condition,
                          float* head_sum, std::size_t head_in,
                          std::size_t frames) noexcept LEGATO_NONBLOCKING;
