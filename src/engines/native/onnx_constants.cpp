@@ -249,6 +249,33 @@ bool has_attribute(const onnx::NodeProto& node, const char* name) {
     return attribute(node, name) != nullptr;
 }
 
+SliceArguments slice_arguments(const onnx::NodeProto& node, std::int64_t opset,
+                               const Constant* starts, const Constant* ends, const Constant* axes,
+                               const Constant* steps, const std::string& what) {
+    SliceArguments out;
+    if (opset >= 10) {
+        out.starts = integers(*starts, what);
+        out.ends = integers(*ends, what);
+        if (axes != nullptr)
+            out.axes = integers(*axes, what);
+        if (steps != nullptr)
+            out.steps = integers(*steps, what);
+    } else {
+        out.starts = ints_attribute(node, "starts");
+        out.ends = ints_attribute(node, "ends");
+        out.axes = ints_attribute(node, "axes");
+    }
+    if (out.axes.empty())
+        for (std::size_t i = 0; i < out.starts.size(); ++i)
+            out.axes.push_back(static_cast<std::int64_t>(i));
+    if (out.steps.empty())
+        out.steps.assign(out.starts.size(), 1);
+    if (out.ends.size() != out.starts.size() || out.axes.size() != out.starts.size() ||
+        out.steps.size() != out.starts.size())
+        fail(what, "starts, ends, axes and steps differ in length");
+    return out;
+}
+
 std::vector<std::int64_t> integers(const Constant& c, const std::string& what) {
     require_known_shape(c, what);
     std::vector<std::int64_t> out;
@@ -491,29 +518,18 @@ bool evaluate(const onnx::NodeProto& node, const std::vector<const Constant*>& i
             drop_axis = idx.dims.empty();
             picks.push_back({axis, indices});
         } else {
-            const auto starts =
-                opset >= 10 ? integers(input(1), what) : ints_attribute(node, "starts");
-            const auto ends = opset >= 10 ? integers(input(2), what) : ints_attribute(node, "ends");
-            std::vector<std::int64_t> axes =
-                opset >= 10
-                    ? (optional(3) ? integers(*optional(3), what) : std::vector<std::int64_t>{})
-                    : ints_attribute(node, "axes");
-            const std::vector<std::int64_t> steps = opset >= 10 && optional(4)
-                                                        ? integers(*optional(4), what)
-                                                        : std::vector<std::int64_t>{};
-            if (axes.empty())
-                for (std::size_t i = 0; i < starts.size(); ++i)
-                    axes.push_back(static_cast<std::int64_t>(i));
-            if (ends.size() != starts.size() || axes.size() != starts.size() ||
-                (!steps.empty() && steps.size() != starts.size()))
-                fail(what, "starts, ends, axes and steps differ in length");
-            for (std::size_t i = 0; i < starts.size(); ++i) {
-                const auto axis = static_cast<std::size_t>(normalize_axis(axes[i], rank, what));
+            const bool from_inputs = opset >= 10;
+            const SliceArguments slice = slice_arguments(
+                node, opset, from_inputs ? &input(1) : nullptr, from_inputs ? &input(2) : nullptr,
+                from_inputs ? optional(3) : nullptr, from_inputs ? optional(4) : nullptr, what);
+            for (std::size_t i = 0; i < slice.starts.size(); ++i) {
+                const auto axis =
+                    static_cast<std::size_t>(normalize_axis(slice.axes[i], rank, what));
                 const std::int64_t n = x.dims[axis];
-                const std::int64_t step = steps.empty() ? 1 : steps[i];
+                const std::int64_t step = slice.steps[i];
                 if (step == 0)
                     fail(what, "has a step of 0");
-                picks.push_back({axis, slice_indices(starts[i], ends[i], step, n)});
+                picks.push_back({axis, slice_indices(slice.starts[i], slice.ends[i], step, n)});
             }
         }
         Constant current = x;

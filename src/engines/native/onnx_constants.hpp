@@ -66,4 +66,16 @@ bool has_attribute(const onnx::NodeProto& node, const char* name);
 /// starting with `what` if a value is unknown or not an integer.
 std::vector<std::int64_t> integers(const Constant& c, const std::string& what);
 
+/// A Slice node's arguments with axes (0, 1, ...) and steps (1) filled in when not given.
+struct SliceArguments {
+    std::vector<std::int64_t> starts, ends, axes, steps;
+};
+
+/// [setup thread] Reads a Slice node's arguments: from its inputs 1-4 from opset 10 on (`axes`
+/// and `steps` null when absent), from its attributes before. Throws legato::Error starting
+/// with `what` when the lists differ in length.
+SliceArguments slice_arguments(const onnx::NodeProto& node, std::int64_t opset,
+                               const Constant* starts, const Constant* ends, const Constant* axes,
+                               const Constant* steps, const std::string& what);
+
 }  // namespace legato::native::onnx_import

@@ -318,36 +318,25 @@ void Importer::linear(const onnx::NodeProto& node, const std::string& what,
     if (op == "Slice") {
         if (stream_at != 0)
             throw Error(what + ": the streamed tensor must be the sliced input");
-        const auto starts = opset_ >= 10
-                                ? integers(constant_input(constants, 1, what, "starts"), what)
-                                : ints_attribute(node, "starts");
-        const auto ends = opset_ >= 10 ? integers(constant_input(constants, 2, what, "ends"), what)
-                                       : ints_attribute(node, "ends");
-        std::vector<std::int64_t> axes =
-            opset_ >= 10 ? (optional_input(constants, 3) ? integers(*constants[3], what)
-                                                         : std::vector<std::int64_t>{})
-                         : ints_attribute(node, "axes");
-        const std::vector<std::int64_t> steps = opset_ >= 10 && optional_input(constants, 4)
-                                                    ? integers(*constants[4], what)
-                                                    : std::vector<std::int64_t>{};
-        if (axes.empty())
-            for (std::size_t i = 0; i < starts.size(); ++i)
-                axes.push_back(static_cast<std::int64_t>(i));
-        if (ends.size() != starts.size() || axes.size() != starts.size() ||
-            (!steps.empty() && steps.size() != starts.size()))
-            throw Error(what + ": starts, ends, axes and steps differ in length");
-        for (std::size_t i = 0; i < starts.size(); ++i) {
-            const auto axis = static_cast<std::size_t>(axis_in(axes[i], rank, what));
-            const std::int64_t step = steps.empty() ? 1 : steps[i];
+        const bool from_inputs = opset_ >= 10;
+        const SliceArguments slice = slice_arguments(
+            node, opset_, from_inputs ? &constant_input(constants, 1, what, "starts") : nullptr,
+            from_inputs ? &constant_input(constants, 2, what, "ends") : nullptr,
+            from_inputs ? optional_input(constants, 3) : nullptr,
+            from_inputs ? optional_input(constants, 4) : nullptr, what);
+        for (std::size_t i = 0; i < slice.starts.size(); ++i) {
+            const auto axis = static_cast<std::size_t>(axis_in(slice.axes[i], rank, what));
+            const std::int64_t step = slice.steps[i];
             if (axis == shape_.time) {
-                if (starts[i] != 0 || step != 1 || ends[i] < INT_MAX)
+                if (slice.starts[i] != 0 || step != 1 || slice.ends[i] < INT_MAX)
                     throw Error(what + ": slices the time axis of " + stream_text(shape_) +
                                 ", which does not stream frame by frame");
                 continue;
             }
             if (step == 0)
                 throw Error(what + ": has a step of 0");
-            const auto kept = slice_indices(starts[i], ends[i], step, shape_.dims[axis]);
+            const auto kept =
+                slice_indices(slice.starts[i], slice.ends[i], step, shape_.dims[axis]);
             if (kept.empty())
                 throw Error(what + ": leaves no values of axis " + std::to_string(axis));
             if (shape_.dims[axis] > 1) {
