@@ -74,17 +74,24 @@ void BM_NativeNamLstmH3(benchmark::State& s) {
 }
 
 // {samples per call, channels}
+// Blocks of 128: the web's render quantum (npm run bench's in-worklet ratio).
 BENCHMARK(BM_NativeLstm40)
     ->Args({1, 1})
     ->Args({64, 1})
     ->Args({64, 2})
+    ->Args({128, 1})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NativeGru40)
     ->Args({1, 1})
     ->Args({64, 1})
     ->Args({64, 2})
+    ->Args({128, 1})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_NativeNamA1Standard)->Args({1, 1})->Args({64, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeNamA1Standard)
+    ->Args({1, 1})
+    ->Args({64, 1})
+    ->Args({128, 1})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NativeNamLstmH3)->Args({1, 1})->Args({64, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace

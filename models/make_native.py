@@ -17,6 +17,13 @@ over models/stream_mono.npy (state from zero), float32 .npy [1, N] aligned with 
                  [:, :, 1:3] -> Linear(2->1) (ONNX only: MatMul/Add, activations and a Slice)
   lstm2.onnx     LSTM(1->4, 2 layers, time-major [T, 1, 1]) -> Linear(4->1) (ONNX only, opset 15)
 
+  For the cross-engine test (tests/engines/cross_engine_test.cpp: native, ONNX Runtime and
+  LibTorch in one handler):
+  dense.pt       the dense network as TorchScript
+  conv_window.onnx, conv_window.pt   the convolutional network on windows that carry their own
+                 past: no padding, so T samples in give T - 12 out (its receptive field is 13);
+                 conv_window.out.npy is its stream from 12 zeros of past
+
   lstm.nam, wavenet.nam   small NAM files (random weights; fuzz seeds and loader tests: the
                  native engine's NAM conformance uses the staged upstream files)
 
@@ -109,6 +116,21 @@ class Dense(nn.Module):
         return self.out(x[:, :, 1:3]).reshape(1, -1)
 
 
+class Windowed(nn.Module):
+    """Convolutional's layers without the causal padding: for engines that run it statelessly on
+    windows of past context + hop (T in, T - 12 out)."""
+
+    def __init__(self, conv):
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x):  # x [1, T]
+        c = self.conv
+        x = torch.tanh(c.a(x.reshape(1, 1, -1)))
+        x = c.prelu(c.norm(c.b(x)))
+        return c.out(x.transpose(1, 2)).reshape(1, -1)
+
+
 class Stacked(nn.Module):
     def __init__(self):
         super().__init__()
@@ -163,12 +185,23 @@ def main():
         np.save(os.path.join(OUT, name + ".out.npy"), y)
         print(f"{name}: {os.path.getsize(os.path.join(OUT, name + '.json'))} bytes, output {y.shape}")
         export_onnx(module, x, name, {"lstm": 11, "gru": 14, "conv": 17}[name])
+    windowed = Windowed(conv)
+    windowed.eval()
+    with torch.no_grad():
+        # Its stream from 12 zeros of past: conv's from the 13th sample on (conv pads every
+        # layer's input with zeros, this one sees the first layer's response to zeros).
+        y = windowed(torch.cat([torch.zeros(1, 12), x], dim=1))
+        assert torch.allclose(y[:, 12:], conv(x)[:, 12:], atol=1e-6)
+    np.save(os.path.join(OUT, "conv_window.out.npy"), y.numpy().astype(np.float32))
+    export_onnx(windowed, x, "conv_window", 17)
+    torch.jit.script(windowed).save(os.path.join(OUT, "conv_window.pt"))
     dense_net = Dense()
     dense_net.eval()
     with torch.no_grad():
         y = dense_net(x).numpy().astype(np.float32)
     np.save(os.path.join(OUT, "dense.out.npy"), y)
     export_onnx(dense_net, x, "dense", 13)
+    torch.jit.script(dense_net).save(os.path.join(OUT, "dense.pt"))
     stacked = Stacked()
     stacked.eval()
     with torch.no_grad():

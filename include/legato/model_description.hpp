@@ -4,7 +4,9 @@
 // (`legato info`, docs/cli.md); Backend::describe and describe_model (engines.hpp) make one.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace legato {
@@ -38,6 +40,11 @@ struct ModelDescription {
     /// State the model keeps between runs that no tensor shows: module attributes a TorchScript
     /// method assigns (prim::SetAttr), e.g. {"h", "c"}. Such a model needs "stateful": true.
     std::vector<std::string> assigned_attributes;
+    /// The sample rate the model was trained at, when the file states it (NAM: "sample_rate").
+    std::optional<double> sample_rate;
+    /// Further facts the file states, in its order (NAM metadata: loudness, input and output
+    /// calibration levels, gain, author...), as (key, value text).
+    std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 }  // namespace legato

@@ -121,17 +121,12 @@ std::string native_model_config_json(const std::filesystem::path& model) {
     Json root{{"name", model.stem().string()},
               {"description", "Derived by Legato from " + model.filename().string() + " (" +
                                   description.format_details + ")"}};
-    // The rate NAM files state at their top level ("sample_rate"), as the NAM importer reads it;
-    // RTNeural JSON states none.
-    if (const auto text = read_text(model)) {
-        const Json file = Json::parse(*text, nullptr, false);
-        if (file.is_object() && file.contains("sample_rate") && file["sample_rate"].is_number()) {
-            const double rate = file["sample_rate"].get<double>();
-            if (std::isfinite(rate) && rate > 0.0 && rate == std::floor(rate) && rate < 1e9)
-                root["sample_rate"] = static_cast<std::int64_t>(rate);  // 48000, not 48000.0
-            else if (std::isfinite(rate) && rate > 0.0)
-                root["sample_rate"] = rate;
-        }
+    // The rate the file states (NAM's "sample_rate"; RTNeural JSON states none).
+    if (const std::optional<double> rate = description.sample_rate) {
+        if (*rate == std::floor(*rate) && *rate < 1e9)
+            root["sample_rate"] = static_cast<std::int64_t>(*rate);  // 48000, not 48000.0
+        else
+            root["sample_rate"] = *rate;
     }
     root["engines"] = Json::array({{{"engine", "native"}, {"model", model.filename().string()}}});
     root["inputs"] = Json::array({audio_tensor(description.inputs.front(), true)});

@@ -18,7 +18,10 @@
 
 #include "audio_thread_guard.hpp"
 #include "engines/native/nam_file.hpp"
+#include "legato/engines.hpp"
 #include "legato/error.hpp"
+#include "legato/model_description.hpp"
+#include "legato/model_source.hpp"
 #include "native_cases.hpp"
 
 namespace {
@@ -184,6 +187,31 @@ TEST(NamInfo, ReportsSampleRateMetadataAndReceptiveField) {
     EXPECT_NE(wavenet->info().architecture.find("WaveNet"), std::string::npos);
     const std::unique_ptr<StreamModel> conditioned = load(wavenet_file(true));
     EXPECT_EQ(conditioned->info().receptive_field, 0u);  // the condition model is recurrent
+}
+
+TEST(NamInfo, TheModelDescriptionCarriesTheRateAndMetadataAsFields) {
+    const std::string text = lstm_file().dump();
+    const legato::ModelDescription d = legato::make_backend("native")->describe(
+        legato::ModelSource::memory(std::vector<std::uint8_t>(text.begin(), text.end())), "");
+    ASSERT_TRUE(d.sample_rate.has_value());
+    EXPECT_EQ(*d.sample_rate, 48000.0);
+    const auto value = [&](const std::string& key) {
+        for (const auto& [k, v] : d.metadata)
+            if (k == key)
+                return v;
+        return std::string("(absent)");
+    };
+    EXPECT_EQ(value("loudness"), "-20.5");
+    EXPECT_EQ(value("input_level_dbu"), "18.3");
+    EXPECT_NE(d.format_details.find("trained at 48000 Hz"), std::string::npos) << d.format_details;
+
+    // RTNeural JSON states no rate.
+    const std::string json =
+        R"({"in_shape": [null, null, 1], "layers": [{"type": "dense", "activation": "",
+            "shape": [null, null, 1], "weights": [[[0.5]], [0.0]]}]})";
+    const legato::ModelDescription r = legato::make_backend("native")->describe(
+        legato::ModelSource::memory(std::vector<std::uint8_t>(json.begin(), json.end())), "");
+    EXPECT_FALSE(r.sample_rate.has_value());
 }
 
 TEST(NamContainer, RunsTheLargestSubmodel) {

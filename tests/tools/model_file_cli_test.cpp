@@ -243,11 +243,18 @@ TEST_F(ModelFileInPlaceOfConfig, InfoReadsRtneuralJsonAndItsConfigOnlyOutputRuns
     EXPECT_LE(max_error(a.channels[0], b.channels[0]), 1e-6);
 }
 
-TEST_F(ModelFileInPlaceOfConfig, InfoJsonDescribesAnRtneuralModel) {
+TEST_F(ModelFileInPlaceOfConfig, InfoJsonDescribesRtneuralAndNamModels) {
     const Outcome info = legato("info --json " + quoted(native_dir / "gru.json"));
     ASSERT_EQ(info.exit_code, 0) << info.err;
     EXPECT_CONTAINS(info.out, "\"engine\": \"native\"");
     EXPECT_CONTAINS(info.out, "rtneural-json: GRU(1->");
+    EXPECT_EQ(info.out.find("\"sample_rate\""), std::string::npos) << "RTNeural JSON states none";
+    // A NAM file states its rate and metadata: fields of their own.
+    const Outcome nam = legato("info --json " + quoted(native_dir / "lstm.nam"));
+    ASSERT_EQ(nam.exit_code, 0) << nam.err;
+    EXPECT_CONTAINS(nam.out, "\"sample_rate\": 48000");
+    EXPECT_CONTAINS(nam.out, "\"metadata\": {");
+    EXPECT_CONTAINS(nam.out, "\"name\": \"legato-native-seed\"");
 }
 
 // --- legato run -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -290,12 +291,25 @@ Json description_json(const std::string& file, const ModelDescription& model) {
         }
         return array;
     };
-    return Json{{"file", file},
-                {"engine", model.engine},
-                {"format_details", model.format_details},
-                {"inputs", tensors(model.inputs)},
-                {"outputs", tensors(model.outputs)},
-                {"notes", model.notes}};
+    Json j{{"file", file},
+           {"engine", model.engine},
+           {"format_details", model.format_details},
+           {"inputs", tensors(model.inputs)},
+           {"outputs", tensors(model.outputs)},
+           {"notes", model.notes}};
+    if (const auto rate = model.sample_rate) {
+        if (*rate == std::floor(*rate) && *rate < 1e9)
+            j["sample_rate"] = static_cast<std::int64_t>(*rate);  // 48000, not 48000.0
+        else
+            j["sample_rate"] = *rate;
+    }
+    if (!model.metadata.empty()) {
+        Json metadata = Json::object();
+        for (const auto& [key, value] : model.metadata)
+            metadata[key] = value;
+        j["metadata"] = std::move(metadata);
+    }
+    return j;
 }
 
 Json starter_config(const std::filesystem::path& file, const InfoOptions& options,

@@ -1,6 +1,6 @@
 // The web benchmark (npm run bench; scripts/bench.mjs drives it in headless Chromium and prints
 // the table). Sets window.legatoBench = {rows, error?}: each row {name, median, p99, unit, n}.
-import { Legato } from "../dist/index.js";
+import { createNativeNode, Legato } from "../dist/index.js";
 
 const rows = [];
 const stats = (name, values, unit, scale = 1) => {
@@ -33,6 +33,55 @@ async function worklet(legato, calls, quanta) {
   m._legato_bench_destroy(run);
   handler.dispose();
   return means;
+}
+
+/**
+ * The in-worklet native engine (createNativeNode, no shared memory): ns per sample inside the
+ * worklet for the staged models of issue 15's targets. Each round renders 1 s of signal through
+ * an OfflineAudioContext with the node and without it (back-to-back quanta on the rendering
+ * thread, timed from the main thread: the worklet has no clock finer than 1 ms) and gives
+ * (with - without) / samples. The row names carry "native-model:<benchmark name>" for
+ * scripts/bench.mjs, which adds the ratio to the native build.
+ */
+async function nativeInWorklet() {
+  if (!(await fetch("/native-models/cases.json")).ok) {
+    rows.push({ name: "in-worklet native engine: skipped (no /native-models/: set LEGATO_NATIVE_MODELS)", unit: "", n: 0 });
+    return;
+  }
+  const rate = 48000;
+  const input = new Float32Array(rate);
+  for (let n = 0; n < input.length; ++n) input[n] = 0.4 * Math.sin(n * 0.01) + 0.1 * Math.sin(n * 0.37);
+  const render = async (model) => {
+    const context = new OfflineAudioContext(1, input.length, rate);
+    const buffer = context.createBuffer(1, input.length, rate);
+    buffer.copyToChannel(input, 0);
+    const source = new AudioBufferSourceNode(context, { buffer });
+    const node = model ? await createNativeNode(context, { model }) : undefined;
+    if (node) source.connect(node.node).connect(context.destination);
+    else source.connect(context.destination);
+    source.start();
+    const started = performance.now();
+    await context.startRendering();
+    const ms = performance.now() - started;
+    node?.dispose();
+    return ms;
+  };
+  const models = [
+    ["LSTM-40 (rtneural-lstm40-random)", "rtneural-lstm40-random/lstm40_random_seed40.json", "BM_NativeLstm40/128/1"],
+    ["GRU-40 (rtneural-gru40-random)", "rtneural-gru40-random/gru40_random_seed41.json", "BM_NativeGru40/128/1"],
+    ["NAM A1-standard (nam-wavenet-a1-standard)", "nam-wavenet-a1-standard/wavenet_a1_standard.nam", "BM_NativeNamA1Standard/128/1"],
+  ];
+  for (const [label, file, native] of models) {
+    const bytes = new Uint8Array(await (await fetch(`/native-models/${file}`)).arrayBuffer());
+    await render(bytes);  // warm: the module compiled, the page's code hot
+    const ns = [];
+    for (let round = 0; round < 15; ++round) {
+      const withNode = await render(bytes);
+      const without = await render(undefined);
+      ns.push(((withNode - without) * 1e6) / input.length);
+    }
+    stats(`in-worklet native engine, ${label}, quanta of 128 back to back, 1 s renders  native-model:${native}`, ns, "ns");
+  }
 }
 
 try {
@@ -170,6 +219,7 @@ try {
   } else {
     rows.push({ name: "onnxruntime-web nafx-tcn-2blocks: skipped (no /shared-models/: set LEGATO_CONFORMANCE_MODELS)", unit: "", n: 0 });
   }
+  await nativeInWorklet();
   window.legatoBench = { rows };
 } catch (e) {
   window.legatoBench = { rows, error: e && e.stack ? e.stack : String(e) };

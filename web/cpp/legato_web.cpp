@@ -7,11 +7,13 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -56,12 +58,30 @@ legato::ModelConfig parse_web_config(const char* text) {
     if (json.is_discarded() || !json.is_object())
         return legato::parse_model_config(text, "/", false, "config");  // the native message
     std::vector<std::pair<std::size_t, std::shared_ptr<legato::Backend>>> js;  // and cpp
+    std::vector<std::pair<std::size_t, std::vector<std::uint8_t>>> native_models;
     if (auto engines = json.find("engines"); engines != json.end() && engines->is_array()) {
         for (std::size_t e = 0; e < engines->size(); ++e) {
             nlohmann::json& entry = (*engines)[e];
             if (!entry.is_object())
                 continue;
             const std::string where = "config: engines[" + std::to_string(e) + "]";
+            if (entry.value("engine", "") == "native") {
+                // No files here: the package fetched the model and put its bytes in the heap.
+                const auto bytes = entry.find("model_bytes");
+                if (bytes == entry.end() || !bytes->is_array() || bytes->size() != 2 ||
+                    !(*bytes)[0].is_number_unsigned() || !(*bytes)[1].is_number_unsigned())
+                    throw legato::ConfigError(where +
+                                              ".model_bytes: is required for engine \"native\" "
+                                              "(set by the package from \"model\")");
+                const auto* data =
+                    reinterpret_cast<const std::uint8_t*>((*bytes)[0].get<std::uintptr_t>());
+                native_models.emplace_back(
+                    e, std::vector<std::uint8_t>(data, data + (*bytes)[1].get<std::size_t>()));
+                entry.erase("model_bytes");
+                entry.erase("model");
+                entry["engine"] = "bypass";
+                continue;
+            }
             if (entry.value("engine", "") == "cpp") {
                 if (!entry.contains("name") || !entry["name"].is_string())
                     throw legato::ConfigError(where + ".name: is required for engine \"cpp\"");
@@ -95,6 +115,10 @@ legato::ModelConfig parse_web_config(const char* text) {
     legato::ModelConfig config = legato::parse_model_config(json.dump(), "/", false, "config");
     for (auto& [index, backend] : js)
         config.inference.engines[index].backend = std::move(backend);
+    for (auto& [index, bytes] : native_models) {
+        config.inference.engines[index].backend = legato::make_backend("native");
+        config.inference.engines[index].model = legato::ModelSource::memory(std::move(bytes));
+    }
     if (processor >= 0)
         config.inference.pre_post_processor = legato::web::make_js_processor(
             processor, config.inference.inputs, config.inference.outputs);
@@ -112,7 +136,9 @@ EMSCRIPTEN_KEEPALIVE const char* legato_last_error() {
 
 /// [setup thread] A handler for the JSON config `json` (docs/config.md, with the package's
 /// JavaScript engine entries: parse_web_config); null on error (legato_last_error() names the
-/// field). Model files are not readable here: engines that need none (bypass, JavaScript).
+/// field). Model files are not readable here: engines that need none (bypass, JavaScript), and
+/// the native engine from bytes the package put in the heap ("model_bytes": [pointer, size],
+/// copied here: the caller frees them).
 /// `context` is a legato_context_create() result, or null for the process-wide Context made
 /// from the config's "context" section.
 EMSCRIPTEN_KEEPALIVE WebHandler* legato_handler_create(const char* json, WebContext* context) {

@@ -17,6 +17,7 @@ export { InferenceHandler, type Statistics } from "./handler.js";
 export { LegatoNode, type HandlerView } from "./node.js";
 export { renderOffline } from "./offline.js";
 export { createNativeNode, NativeWorkletNode, type NativeHeap, type NativeNodeOptions, type NativeSwitch } from "./native-node.js";
+export { createModelNode, measureWorkletCost, ModelNode, type ModelNodeChoice, type ModelNodeOptions } from "./model-node.js";
 export type { EngineSetup, InputWindows, JsEngine, JsProcessor, OutputHops, Tensor } from "./engine.js";
 export type { WorkerWait } from "./inference-worker.js";
 
@@ -45,7 +46,8 @@ export interface HandlerOptions {
   context?: Context;
   /** Base for relative "module" and "model" URLs in the config (default: the page's URL). */
   baseUrl?: string | URL;
-  /** Model bytes by the name a config's "model" gives (instead of fetching that URL). */
+  /** Model bytes by the name a config's "model" gives (instead of fetching that URL): for
+   *  "onnxruntime-web" and "native" engines. */
   models?: Record<string, ArrayBuffer | Uint8Array>;
 }
 
@@ -210,14 +212,17 @@ export class Legato {
       parsed = undefined;  // not JSON: the native reader says where
     }
     const ids: number[] = [];
+    const heapBytes: number[] = [];  // native models' bytes: the C++ side copies them
     let names: string[] = [];
     try {
+      if (parsed) await this.placeNativeModels(parsed, options, heapBytes);
       const text = parsed ? JSON.stringify(await this.loadJsParts(parsed, options, ids, (n) => { names = n; }))
                           : String(config);
       const m = this.module;
       const pointer = newString(m, text);
       const handle = m._legato_handler_create(pointer, options.context?.nativeHandle ?? 0);
       m._free(pointer);
+      for (const bytes of heapBytes.splice(0)) m._free(bytes);
       if (handle === 0) throw lastError(m);
       if (names.length !== m._legato_handler_engine_count(handle)) names = [];
       const inputs = Array.isArray(parsed?.inputs) ? parsed.inputs as Record<string, unknown>[] : [];
@@ -229,8 +234,37 @@ export class Legato {
       return new InferenceHandler(m, handle, names, parameters, Number(audio?.hop ?? 0),
                                   () => this.forget(ids));
     } catch (e) {
+      for (const bytes of heapBytes) this.module._free(bytes);
       this.forget(ids);
       throw e;
+    }
+  }
+
+  // The native engine's models ({"engine": "native", "model": name or URL}): the module reads
+  // no files, so their bytes (options.models[name], else fetched) go into its heap, and the
+  // entry says where ("model_bytes": [pointer, size]; web/cpp/legato_web.cpp).
+  private async placeNativeModels(config: ConfigObject, options: HandlerOptions, heapBytes: number[]): Promise<void> {
+    if (!Array.isArray(config.engines)) return;
+    const base = String(options.baseUrl ?? globalThis.location?.href ?? "");
+    for (const [e, entry] of config.engines.entries()) {
+      const item = entry as Record<string, unknown>;
+      if (item?.engine !== "native") continue;
+      if (typeof item.model !== "string")
+        throw new Error(`config: engines[${e}].model: is required for engine "native" (a name in models, or a URL)`);
+      const given = options.models?.[item.model];
+      let bytes: Uint8Array;
+      if (given) {
+        bytes = given instanceof Uint8Array ? given : new Uint8Array(given);
+      } else {
+        const url = new URL(item.model, base).href;
+        const response = await fetch(url);
+        if (!response.ok) throw new Error(`config: engines[${e}].model: cannot fetch ${url}: HTTP ${response.status}`);
+        bytes = new Uint8Array(await response.arrayBuffer());
+      }
+      const pointer = allocate(this.module, Math.max(1, bytes.length));
+      heapBytes.push(pointer);
+      this.module.HEAPU8.set(bytes, pointer);
+      item.model_bytes = [pointer, bytes.length];
     }
   }
 

@@ -310,43 +310,6 @@ for (const { model, reference, by } of own) {
   }
 }
 
-// Speed (reported, not asserted: timing claims belong in benchmarks): ns per sample inside the
-// worklet, from OfflineAudioContext renders of 5 s of noise with and without the node (the
-// difference is the node's own cost), median of 3. The worklet scope has no clock finer than
-// 1 ms, so the render is timed from the main thread.
-{
-  const staged = (await fetch("/native-models/cases.json")).ok;
-  const models = staged
-    ? [["LSTM-40 (staged rtneural-lstm40-random)", "/native-models/rtneural-lstm40-random/lstm40_random_seed40.json"],
-       ["GRU-40 (staged rtneural-gru40-random)", "/native-models/rtneural-gru40-random/gru40_random_seed41.json"],
-       ["NAM A1-standard (staged)", "/native-models/nam-wavenet-a1-standard/wavenet_a1_standard.nam"]]
-    : [["lstm.json (LSTM-8)", "/repo/models/native/lstm.json"], ["wavenet.nam", "/repo/models/native/wavenet.nam"]];
-  const input = new Float32Array(5 * rate);
-  for (let n = 0; n < input.length; ++n) input[n] = 0.4 * Math.sin(n * 0.01) + 0.1 * Math.sin(n * 0.37);
-  const plain = async () => {
-    const context = new OfflineAudioContext(1, input.length, rate);
-    const buffer = context.createBuffer(1, input.length, rate);
-    buffer.copyToChannel(input, 0);
-    const source = new AudioBufferSourceNode(context, { buffer });
-    source.connect(context.destination);
-    source.start();
-    const started = performance.now();
-    await context.startRendering();
-    return performance.now() - started;
-  };
-  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  for (const [label, model] of models) {
-    const withNode = [];
-    const without = [];
-    for (let run = 0; run < 3; ++run) {
-      withNode.push((await render(model, input)).ms);
-      without.push(await plain());
-    }
-    const ns = ((median(withNode) - median(without)) * 1e6) / input.length;
-    console.log(`native in-worklet speed: ${label}: ${ns.toFixed(0)} ns per sample ` +
-                `(render ${median(withNode).toFixed(0)} ms with the node, ${median(without).toFixed(0)} ms without, ` +
-                `${input.length} samples, median of 3)`);
-  }
-}
+// Speed: npm run bench (bench/bench.mjs, "in-worklet native engine" rows), not a test.
 
 window.legatoTestResults = results;

@@ -35,6 +35,9 @@ try {
   await runPage("/plain/test/native.html");
   // ... and in a real AudioContext, switching models while playing.
   await runPage("/plain/test/native-live.html");
+  // createModelNode(): the worklet or the pool, on a page with and without isolation.
+  await runPage("/test/choose.html");
+  await runPage("/plain/test/choose.html");
   // The demo page (demo/), driven like a user: start, switch engine, screenshot.
   const demo = await demoTest(browser, base);
   for (const r of demo) {

@@ -49,18 +49,36 @@ public:
         input_ = setup.inputs[0];
         output_ = setup.outputs[0];
         frames_ = frames_of(input_, model_->input_size(), "input", what);
-        const std::size_t out_frames = frames_of(output_, model_->output_size(), "output", what);
-        if (out_frames != frames_)
-            throw Error("output '" + output_.name() + "' holds " + std::to_string(out_frames) +
-                        " frames, input '" + input_.name() + "' " + std::to_string(frames_) +
-                        ": a native model gives one output frame per input frame");
+        out_frames_ = frames_of(output_, model_->output_size(), "output", what);
+        const std::string frames_text = "output '" + output_.name() + "' holds " +
+                                        std::to_string(out_frames_) + " frames, input '" +
+                                        input_.name() + "' " + std::to_string(frames_);
+        if (out_frames_ > frames_)
+            throw Error(frames_text + ": a native model gives one output frame per input frame");
+        if (out_frames_ < frames_) {
+            // A window with past context: the model runs over all of it from its initial state
+            // and the last frames are the output, as engines that run a padding-free
+            // convolution give them. A stateful model carries its past itself.
+            if (stateful_)
+                throw Error(frames_text +
+                            ": a stateful native model carries its own past; give the input no "
+                            "past context (as many frames as the output)");
+            window_output_.assign(frames_ * model_->output_size(), 0.0f);
+        }
     }
 
     void run() override {
         // A stateless handler's every run starts from the model's initial state.
         if (!stateful_)
             model_->reset();
-        model_->process(input_.data.data(), output_.data.data(), frames_);
+        if (window_output_.empty()) {
+            model_->process(input_.data.data(), output_.data.data(), frames_);
+            return;
+        }
+        model_->process(input_.data.data(), window_output_.data(), frames_);
+        const std::size_t skipped = (frames_ - out_frames_) * model_->output_size();
+        std::copy(window_output_.begin() + static_cast<std::ptrdiff_t>(skipped),
+                  window_output_.end(), output_.data.begin());
     }
 
     void reset_state() override { model_->reset(); }
@@ -69,7 +87,8 @@ private:
     std::unique_ptr<StreamModel> model_;
     bool stateful_;
     TensorView input_, output_;
-    std::size_t frames_ = 0;
+    std::size_t frames_ = 0, out_frames_ = 0;
+    std::vector<float> window_output_;  // all frames of a window with past context (else empty)
 };
 
 // One channel inline: copies the input first, so that the host may pass the same buffer twice.

@@ -59,6 +59,9 @@ ModelDescription description(const StreamModel& model) {
     d.engine = "native";
     d.format_details = info.format + ": " + info.architecture;
     if (info.sample_rate > 0)
+        d.sample_rate = info.sample_rate;
+    d.metadata = info.metadata;
+    if (info.sample_rate > 0)
         d.format_details +=
             "; trained at " + std::to_string(static_cast<long>(info.sample_rate)) + " Hz";
     d.format_details +=
