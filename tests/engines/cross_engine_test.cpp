@@ -198,11 +198,12 @@ void expect_every_engine_matches(InferenceConfig config, const std::string& refe
         handler, 256, load("stream_mono.npy"), load("native/" + reference_file));
     std::string line = model + std::string(": max abs error");
     for (std::size_t e = 0; e < worst.size(); ++e) {
-        const std::string what =
-            handler.engine_name(e) + " (" +
-            handler.config().engines[e].model.describe() + ")";
+        const std::string what = handler.engine_name(e) + " (" +
+                                 handler.config().engines[e].model.path.filename().string() + ")";
         EXPECT_LE(worst[e], 1e-5) << what << " on " << model;
-        line += (e == 0 ? " " : ", ") + what + " " + std::to_string(worst[e]);
+        char error[32];
+        std::snprintf(error, sizeof error, " %.3g", worst[e]);
+        line += (e == 0 ? " " : ", ") + what + error;
     }
     std::printf("%s\n", line.c_str());
     EXPECT_EQ(handler.statistics().failed_inferences, 0u);
