@@ -25,8 +25,9 @@ async function render(options, length = stream.length) {
   source.start();
   const rendered = node.mode === "pool" ? await renderOffline(context, [node.handler])
                                         : await context.startRendering();
+  const stats = node.handler?.statistics();
   node.dispose();
-  return { node, output: rendered.getChannelData(0) };
+  return { node, stats, output: rendered.getChannelData(0) };
 }
 
 /** Max |output[n] - reference[n - latency]| over the rendered part. */
@@ -79,12 +80,11 @@ if (!isolated) {
 } else {
   // A budget nothing fits sends "auto" to the pool: same output, delayed by the reported latency.
   {
-    const { node, output } = await render({ model: lstm.model, budget: 1e-6 });
+    const { node, stats, output } = await render({ model: lstm.model, budget: 1e-6 });
     const error = errorAt(output, lstm.reference, node.latency);
     const shifted = errorAt(output, lstm.reference, node.latency + 1);
     console.log(`createModelNode isolated, auto, budget 1e-6: ${node.mode} (${node.choice.reason}), latency ${node.latency}, ` +
                 `max error ${error.toExponential(2)} (one sample later: ${shifted.toExponential(2)})`);
-    const stats = node.handler.statistics();
     check(`isolated: "auto" over budget runs lstm.json on the pool (${node.choice.reason}), exactly latency ${node.latency} late, ` +
           `within 1e-4 of PyTorch (${error.toExponential(2)})`,
           node.mode === "pool" && /^too slow for the worklet: /.test(node.choice.reason) && node.latency > 0 &&
