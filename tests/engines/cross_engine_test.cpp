@@ -178,11 +178,8 @@ InferenceConfig native_and_others(
     config.inputs = {in};
     config.outputs = {out};
     for (const auto& [engine, file] : engine_files)
-        config.engines.push_back({make_backend(engine),
-                                  ModelSource::file(model_path("native/" + file)),
-                                  {},
-                                  {},
-                                  {}});
+        config.engines.push_back(
+            {make_backend(engine), ModelSource::file(model_path("native/" + file)), {}, {}, {}});
     config.max_inference_time_ms = 2.0;
     return config;
 }
@@ -194,8 +191,8 @@ void expect_every_engine_matches(InferenceConfig config, const std::string& refe
     host.max_block_size = 256;
     host.offline_rendering = true;
     handler.prepare(host);
-    const std::vector<double> worst = worst_error_per_engine(
-        handler, 256, load("stream_mono.npy"), load("native/" + reference_file));
+    const std::vector<double> worst = worst_error_per_engine(handler, 256, load("stream_mono.npy"),
+                                                             load("native/" + reference_file));
     std::string line = model + std::string(": max abs error");
     for (std::size_t e = 0; e < worst.size(); ++e) {
         const std::string what = handler.engine_name(e) + " (" +
@@ -215,10 +212,10 @@ TEST(NativeCrossEngine, DenseNetworkAgreesWithOnnxRuntimeAndLibTorchWhileSwitchi
 #ifndef LEGATO_NATIVE_ONNX
     GTEST_SKIP() << "the native engine was built without its ONNX importer (LEGATO_NATIVE_ONNX)";
 #else
-    expect_every_engine_matches(native_and_others(0, {{"native", "dense.onnx"},
-                                                      {"onnxruntime", "dense.onnx"},
-                                                      {"libtorch", "dense.pt"}}),
-                                "dense.out.npy", "dense");
+    expect_every_engine_matches(
+        native_and_others(
+            0, {{"native", "dense.onnx"}, {"onnxruntime", "dense.onnx"}, {"libtorch", "dense.pt"}}),
+        "dense.out.npy", "dense");
 #endif
 }
 

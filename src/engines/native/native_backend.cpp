@@ -1,5 +1,6 @@
 // The "native" engine behind the Backend interface: model files are RTNeural JSON, NAM (.nam)
-// or ONNX (the subset of onnx_import.hpp); each instance streams its hop frame by frame through its own copy of the model.
+// or ONNX (the subset of onnx_import.hpp); each instance streams its hop frame by frame through its
+// own copy of the model.
 
 #include "legato/native_backend.hpp"
 
