@@ -3,9 +3,9 @@
 // without cross-origin isolation. A generated plucked-string signal (Karplus-Strong) or an
 // uploaded file goes through it; a model chosen while playing replaces the running one at a
 // quantum boundary (NativeWorkletNode.load()). The per-quantum cost is measured on the main
-// thread: the worklet scope has no clock finer than 1 ms, so the page times an
-// OfflineAudioContext render of 2 s through the model minus the same render without it.
-import { createNativeNode } from "../dist/index.js";
+// thread by the package's measureWorkletCost() (the worklet scope has no clock finer than 1 ms):
+// OfflineAudioContext renders through the node, per quantum.
+import { createNativeNode, measureWorkletCost } from "../dist/index.js";
 
 const sampleRate = 48000;
 const quantumMs = (128 / sampleRate) * 1000;  // 2.667 ms: the audio thread's budget per quantum
@@ -51,25 +51,12 @@ function chosenModel() {
   return key === "file" ? dropped.bytes : models[key];
 }
 
-/** [main thread] The model's cost per render quantum, from two offline renders of 2 s of the
- *  plucks (with the node, without it), the difference per quantum; best of 2 each. */
+/** [main thread] The model's cost per render quantum in the worklet, node included: the
+ *  package's own measurement (offline renders through the node, the one createModelNode()
+ *  decides by). */
 async function measure(model) {
-  const render = async (withModel) => {
-    const context = new OfflineAudioContext(1, 2 * sampleRate, sampleRate);
-    const source = new AudioBufferSourceNode(context, { buffer: plucks(context) });
-    const node = withModel ? await createNativeNode(context, { model }) : null;
-    if (node) source.connect(node.node).connect(context.destination);
-    else source.connect(context.destination);
-    source.start();
-    const started = performance.now();
-    await context.startRendering();
-    const ms = performance.now() - started;
-    node?.dispose();
-    return ms;
-  };
-  const best = async (withModel) => Math.min(await render(withModel), await render(withModel));
-  const ms = Math.max(0, (await best(true)) - (await best(false)));
-  return ms / ((2 * sampleRate) / 128);
+  const bytes = typeof model === "string" ? await (await fetch(model)).arrayBuffer() : model;
+  return measureWorkletCost(bytes, sampleRate);
 }
 
 function setStatus(text, kind = "") {
