@@ -9,7 +9,7 @@
 import type { InferenceHandler } from "./handler.js";
 import { Legato } from "./index.js";
 import { disposeSymbol } from "./module.js";
-import { createNativeNode, type NativeNodeOptions, type NativeWorkletNode } from "./native-node.js";
+import { createNativeNode, modelBytes, type NativeNodeOptions, type NativeWorkletNode } from "./native-node.js";
 import type { LegatoNode } from "./node.js";
 
 /** Options of createModelNode(). */
@@ -124,15 +124,6 @@ export class ModelNode {
   }
 }
 
-/** [main thread] The model file's bytes (URL fetched). */
-async function bytesOf(model: NativeNodeOptions["model"]): Promise<Uint8Array> {
-  if (model instanceof Uint8Array) return model.slice();
-  if (model instanceof ArrayBuffer) return new Uint8Array(model.slice(0));
-  const response = await fetch(String(model));
-  if (!response.ok) throw new Error(`legato: cannot fetch the model ${String(model)}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
 /**
  * [main thread] A node running a native model (NAM .nam or RTNeural JSON, mono) in `context`,
  * in the AudioWorklet or on the worker pool (see ModelNodeOptions.mode; `choice` says which and
@@ -154,7 +145,7 @@ export async function createModelNode(context: BaseAudioContext, options: ModelN
       "legato: createModelNode: mode \"pool\" needs shared memory, and the page is not cross-origin " +
         "isolated: serve it with the headers Cross-Origin-Opener-Policy: same-origin and " +
         "Cross-Origin-Embedder-Policy: require-corp, or use mode \"worklet\"");
-  const bytes = await bytesOf(options.model);
+  const bytes = new Uint8Array(await modelBytes(options.model));
   const inWorklet = async (choice: ModelNodeChoice) =>
     new ModelNode(choice, await createNativeNode(context, { ...options, model: bytes }));
 

@@ -53,8 +53,9 @@ function compileModule(url: string): Promise<WebAssembly.Module> {
   return module;
 }
 
-/** [main thread] The model file's bytes (a fresh copy: it is transferred to the worklet). */
-async function modelBytes(model: NativeNodeOptions["model"]): Promise<ArrayBuffer> {
+/** [main thread] The model file's bytes (a fresh copy: it is transferred to the worklet).
+ *  @internal */
+export async function modelBytes(model: NativeNodeOptions["model"]): Promise<ArrayBuffer> {
   if (model instanceof ArrayBuffer) return model.slice(0);
   if (model instanceof Uint8Array) return model.slice().buffer as ArrayBuffer;
   const url = String(model);
