@@ -30,25 +30,38 @@ std::unique_ptr<legato::native::StreamModel> load(const std::string& relative,
     return legato::native::load_model(legato::ModelSource::file(path));
 }
 
-// state.range(0): samples per call (1 or 64); range(1): channels (each its own model copy).
+// state.range(0): samples per call (1 or 64); range(1): channels; range(2): 1 = the channels
+// as one batch (StreamModel::with_channels), 0 = a model copy per channel.
 void run(benchmark::State& state, const std::string& model_file) {
     auto first = load(model_file, state);
     if (!first)
         return;
     const auto block = static_cast<std::size_t>(state.range(0));
     const auto channels = static_cast<std::size_t>(state.range(1));
+    const bool batched = state.range(2) != 0;
     std::vector<std::unique_ptr<legato::native::StreamModel>> models;
-    models.push_back(std::move(first));
-    for (std::size_t c = 1; c < channels; ++c)
-        models.push_back(models.front()->clone());
+    if (batched) {
+        models.push_back(first->with_channels(channels));
+        if (!models.front()) {
+            state.SkipWithError("the model cannot batch channels");
+            return;
+        }
+    } else {
+        models.push_back(std::move(first));
+        for (std::size_t c = 1; c < channels; ++c)
+            models.push_back(models.front()->clone());
+    }
     const std::size_t total = 9600;  // 0.2 s at 48 kHz per iteration
-    std::vector<float> in(total), out(total);
-    for (std::size_t n = 0; n < total; ++n)
-        in[n] = 0.3f * std::sin(0.013f * static_cast<float>(n));
+    // Batched: every frame holds all channels (interleaved); else one mono stream per copy.
+    const std::size_t width = batched ? channels : 1;
+    std::vector<float> in(total * width), out(total * width);
+    for (std::size_t n = 0; n < in.size(); ++n)
+        in[n] =
+            0.3f * std::sin(0.013f * static_cast<float>(n / width) + static_cast<float>(n % width));
     for (auto _ : state) {
         for (std::size_t at = 0; at < total; at += block)
             for (auto& model : models)
-                model->process(in.data() + at, out.data() + at, block);
+                model->process(in.data() + at * width, out.data() + at * width, block);
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
@@ -73,26 +86,31 @@ void BM_NativeNamLstmH3(benchmark::State& s) {
     run(s, "nam-lstm-h3/lstm.nam");
 }
 
-// {samples per call, channels}
-// Blocks of 128: the web's render quantum (npm run bench's in-worklet ratio).
+// {samples per call, channels, batched}
+// Blocks of 128: the web's render quantum (npm run bench's in-worklet ratio). Stereo both ways:
+// a copy per channel and one batch (the stereo-vs-mono figure is the batch's).
 BENCHMARK(BM_NativeLstm40)
-    ->Args({1, 1})
-    ->Args({64, 1})
-    ->Args({64, 2})
-    ->Args({128, 1})
+    ->Args({1, 1, 0})
+    ->Args({1, 2, 1})
+    ->Args({64, 1, 0})
+    ->Args({64, 2, 0})
+    ->Args({64, 2, 1})
+    ->Args({128, 1, 0})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NativeGru40)
-    ->Args({1, 1})
-    ->Args({64, 1})
-    ->Args({64, 2})
-    ->Args({128, 1})
+    ->Args({1, 1, 0})
+    ->Args({1, 2, 1})
+    ->Args({64, 1, 0})
+    ->Args({64, 2, 0})
+    ->Args({64, 2, 1})
+    ->Args({128, 1, 0})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NativeNamA1Standard)
-    ->Args({1, 1})
-    ->Args({64, 1})
-    ->Args({128, 1})
+    ->Args({1, 1, 0})
+    ->Args({64, 1, 0})
+    ->Args({128, 1, 0})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_NativeNamLstmH3)->Args({1, 1})->Args({64, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NativeNamLstmH3)->Args({1, 1, 0})->Args({64, 1, 0})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -57,9 +57,24 @@ public:
     virtual ~StreamingInstance() = default;
     /// [audio thread] Runs `frames` samples (at most the max_block given at creation). `in`
     /// and `out` may be the same buffer. No allocation, lock, system call or exception.
-    virtual void process(const float* in, float* out, std::size_t frames) noexcept
-        LEGATO_NONBLOCKING = 0;
+    virtual void process(const float* in, float* out,
+                         std::size_t frames) noexcept LEGATO_NONBLOCKING = 0;
     /// [audio thread] Back to the initial state; real-time safe like process().
+    virtual void reset() noexcept LEGATO_NONBLOCKING = 0;
+};
+
+/// Every channel of a model streaming inline as one batch: the engine runs the channels
+/// together (the native engine reads each weight once for all of them), and each channel's
+/// output is what a StreamingInstance gives for that channel alone.
+class StreamingBatch {
+public:
+    virtual ~StreamingBatch() = default;
+    /// [audio thread] Runs `frames` samples (at most the max_block given at creation) of every
+    /// channel: in[k] to out[k] for k below the channels given at creation. in[k] may be
+    /// out[k]. No allocation, lock, system call or exception.
+    virtual void process(const float* const* in, float* const* out,
+                         std::size_t frames) noexcept LEGATO_NONBLOCKING = 0;
+    /// [audio thread] Every channel back to the initial state; real-time safe like process().
     virtual void reset() noexcept LEGATO_NONBLOCKING = 0;
 };
 
@@ -75,10 +90,6 @@ public:
     /// data types. Throws legato::Error naming the model, the tensor and what was expected.
     virtual std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) = 0;
 
-    /// [setup thread] Reads the model's inputs and outputs (names, shapes, element types) for
-    /// people writing its config, with the same file checks as loading it. `entry_point` as in
-    /// InstanceSetup. Throws legato::Error naming the model and the problem; engines that need
-    /// no model file (bypass, custom) cannot describe one and throw.
     /// [setup thread] A mono channel of the model that streams inline, for blocks of up to
     /// `max_block` frames, or null if this engine cannot run inline (the default). Throws
     /// legato::Error like create_instance() for a model it refuses.
@@ -87,6 +98,20 @@ public:
         return nullptr;
     }
 
+    /// [setup thread] `channels` channels of the model streaming inline as one batch, for
+    /// blocks of up to `max_block` frames. Null (the default) when the engine or this model
+    /// cannot batch: the handler then runs one create_streaming_instance() per channel. Throws
+    /// legato::Error as create_streaming_instance().
+    virtual std::unique_ptr<StreamingBatch> create_streaming_batch(const ModelSource& /*model*/,
+                                                                   std::size_t /*max_block*/,
+                                                                   std::size_t /*channels*/) {
+        return nullptr;
+    }
+
+    /// [setup thread] Reads the model's inputs and outputs (names, shapes, element types) for
+    /// people writing its config, with the same file checks as loading it. `entry_point` as in
+    /// InstanceSetup. Throws legato::Error naming the model and the problem; engines that need
+    /// no model file (bypass, custom) cannot describe one and throw.
     virtual ModelDescription describe(const ModelSource& /*model*/,
                                       std::string_view /*entry_point*/ = {}) {
         throw Error(name() + ": cannot describe models");

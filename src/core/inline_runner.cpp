@@ -19,7 +19,7 @@ std::string InlineRunner::tensor_problem(const InferenceConfig& config) {
     if (config.inputs[0].channels != config.outputs[0].channels)
         return "the input has " + std::to_string(config.inputs[0].channels) +
                " channels and the output " + std::to_string(config.outputs[0].channels) +
-               " (inline, each channel streams through its own copy of the model)";
+               " (inline, each input channel streams to its own output channel)";
     if (config.inputs[0].past_context != 0)
         return "inputs[0].past_context is " + std::to_string(config.inputs[0].past_context) +
                " (a streaming model keeps its own history)";
@@ -38,7 +38,16 @@ InlineRunner::InlineRunner(const InferenceConfig& config, const HostConfig& host
       counters_(counters),
       applied_resets_(controls.reset_requests.load()) {
     const EngineModel& engine = config.engines.front();
-    for (std::size_t c = 0; c < config.inputs.front().channels; ++c) {
+    const std::size_t channels = config.inputs.front().channels;
+    if (channels > 1)
+        batch_ = engine.backend->create_streaming_batch(engine.model, max_block_, channels);
+    if (batch_) {
+        batch_in_.assign(channels, nullptr);
+        batch_out_.assign(channels, nullptr);
+        batch_scratch_.assign(channels * max_block_, 0.0f);
+        return;
+    }
+    for (std::size_t c = 0; c < channels; ++c) {
         auto instance = engine.backend->create_streaming_instance(engine.model, max_block_);
         if (!instance)
             throw Error("the " + engine.backend->name() +
@@ -57,14 +66,22 @@ double InlineRunner::measure_block_ms(std::size_t runs) {
         state ^= state << 5;
         x = (static_cast<float>(state) / 4294967296.0f - 0.5f) * 0.5f;
     }
+    for (std::size_t k = 0; k < batch_in_.size(); ++k) {
+        batch_in_[k] = block.data();
+        batch_out_[k] = batch_scratch_.data() + k * max_block_;
+    }
     std::vector<double> times;
     for (std::size_t r = 0; r < runs + 3; ++r) {
         const std::int64_t start = rt::now_ns();
+        if (batch_)
+            batch_->process(batch_in_.data(), batch_out_.data(), max_block_);
         for (auto& channel : channels_)
             channel->process(block.data(), scratch_.data(), max_block_);
         if (r >= 3)  // cold runs: caches, page faults
             times.push_back(static_cast<double>(rt::now_ns() - start) / 1e6);
     }
+    if (batch_)
+        batch_->reset();
     for (auto& channel : channels_)
         channel->reset();
     std::sort(times.begin(), times.end());
@@ -82,6 +99,8 @@ void InlineRunner::process(const float* const* input, std::size_t input_channels
         Counters::bump(counters_.oversized);
     const std::uint64_t resets = controls_.reset_requests.load(std::memory_order_acquire);
     if (resets != applied_resets_) {
+        if (batch_)
+            batch_->reset();
         for (auto& channel : channels_)
             channel->reset();
         applied_resets_ = resets;
@@ -103,8 +122,23 @@ void InlineRunner::process(const float* const* input, std::size_t input_channels
 void InlineRunner::run_block(const float* const* input, std::size_t input_channels,
                              float* const* output, std::size_t output_channels, std::size_t offset,
                              std::size_t frames) noexcept {
-    const std::size_t channels = channels_.size();
-    for (std::size_t c = 0; c < channels; ++c) {
+    const std::size_t channels = channel_count();
+    if (batch_) {
+        // Missing inputs read silence (scratch_, zeroed here); outputs the host does not take
+        // go to the channel's own scratch block.
+        bool silence = false;
+        for (std::size_t c = 0; c < channels; ++c) {
+            const float* in = input != nullptr && c < input_channels ? input[c] : nullptr;
+            float* out = output != nullptr && c < output_channels ? output[c] : nullptr;
+            silence = silence || in == nullptr;
+            batch_in_[c] = in != nullptr ? in + offset : scratch_.data();
+            batch_out_[c] = out != nullptr ? out + offset : batch_scratch_.data() + c * max_block_;
+        }
+        if (silence)
+            std::memset(scratch_.data(), 0, frames * sizeof(float));
+        batch_->process(batch_in_.data(), batch_out_.data(), frames);
+    }
+    for (std::size_t c = 0; c < channels_.size(); ++c) {
         const float* in = input != nullptr && c < input_channels && input[c] != nullptr
                               ? input[c] + offset
                               : nullptr;
@@ -123,6 +157,10 @@ void InlineRunner::run_block(const float* const* input, std::size_t input_channe
     for (std::size_t k = channels; output != nullptr && k < output_channels; ++k)
         if (output[k] != nullptr && output[k % channels] != nullptr)
             std::memcpy(output[k] + offset, output[k % channels] + offset, frames * sizeof(float));
+}
+
+std::size_t InlineRunner::channel_count() const noexcept {
+    return batch_ ? batch_in_.size() : channels_.size();
 }
 
 }  // namespace legato::core

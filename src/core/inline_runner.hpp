@@ -1,7 +1,8 @@
 #pragma once
 // The inline mode (InferenceConfig::inline_mode): the model runs inside process() on the audio
-// thread, channel by channel, with zero latency. prepare() builds an InlineRunner instead of a
-// Session when the engine streams real-time safely and its measured cost fits the budget.
+// thread, every channel (as one batch when the engine batches), with zero latency. prepare()
+// builds an InlineRunner instead of a Session when the engine streams real-time safely and its
+// measured cost fits the budget.
 
 #include <cstddef>
 #include <cstdint>
@@ -24,8 +25,10 @@ public:
     /// one audio input and one audio output tensor with the same channels, nothing else.
     static std::string tensor_problem(const InferenceConfig& config);
 
-    /// [setup thread] One streaming instance per channel (Backend::create_streaming_instance),
-    /// or throws legato::Error saying why not (an engine that cannot stream inline).
+    /// [setup thread] The channels as one batch (Backend::create_streaming_batch) when the
+    /// engine batches this model and there are several, else one streaming instance per channel
+    /// (Backend::create_streaming_instance); throws legato::Error saying why not (an engine that
+    /// cannot stream inline).
     InlineRunner(const InferenceConfig& config, const HostConfig& host, Controls& controls,
                  Counters& counters);
 
@@ -43,8 +46,17 @@ private:
                    std::size_t output_channels, std::size_t offset,
                    std::size_t frames) noexcept LEGATO_NONBLOCKING;
 
-    std::vector<std::unique_ptr<StreamingInstance>> channels_;
+    /// [setup thread] How many channels the model runs.
+    std::size_t channel_count() const noexcept;
+
+    std::vector<std::unique_ptr<StreamingInstance>> channels_;  ///< empty when batched
     std::vector<float> scratch_;  ///< a channel's block (missing inputs, extra outputs)
+    // Batched: the instance, its channel pointers, and a block per channel for outputs the
+    // host does not take.
+    std::unique_ptr<StreamingBatch> batch_;
+    std::vector<const float*> batch_in_;
+    std::vector<float*> batch_out_;
+    std::vector<float> batch_scratch_;
     std::size_t max_block_;
     Controls& controls_;
     Counters& counters_;

@@ -22,9 +22,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "audio_thread_scenarios.hpp"
 #include "legato/build_config.hpp"
 #include "legato/engines.hpp"
-#include "audio_thread_scenarios.hpp"
 #include "testing/test_hooks.hpp"
 
 namespace legato::test {
@@ -111,8 +111,7 @@ TEST(Rtsan, SeveralHandlersSharingThePool) {
 }
 
 TEST(Rtsan, OversizedBlocksAndUnpreparedHandler) {
-    EXPECT_GT(scenarios::oversized_blocks_and_unprepared_handler(nonblocking_host,
-                                                                 nonblocking_host)
+    EXPECT_GT(scenarios::oversized_blocks_and_unprepared_handler(nonblocking_host, nonblocking_host)
                   .oversized_blocks,
               0u);
 }
@@ -123,9 +122,8 @@ TEST(Rtsan, OversizedBlocksAndUnpreparedHandler) {
 
 #if LEGATO_HAS_ONNXRUNTIME && LEGATO_HAS_LIBTORCH && LEGATO_HAS_TFLITE
 
-TensorSpec audio_tensor(const std::string& name, std::vector<std::int64_t> shape,
-                        std::size_t hop, std::size_t past,
-                        AudioLayout layout = AudioLayout::channels_first) {
+TensorSpec audio_tensor(const std::string& name, std::vector<std::int64_t> shape, std::size_t hop,
+                        std::size_t past, AudioLayout layout = AudioLayout::channels_first) {
     TensorSpec spec;
     spec.name = name;
     spec.shape = std::move(shape);
@@ -195,8 +193,7 @@ TEST(Rtsan, EveryEngineStateful) {
     };
     for (const Case& c : cases) {
         InferenceConfig config;
-        config.inputs = {
-            audio_tensor("audio_in", {1, -1, 1}, 128, 0, AudioLayout::channels_last)};
+        config.inputs = {audio_tensor("audio_in", {1, -1, 1}, 128, 0, AudioLayout::channels_last)};
         config.outputs = {
             audio_tensor("audio_out", {1, -1, 1}, 128, 0, AudioLayout::channels_last)};
         if (c.explicit_state) {
@@ -213,8 +210,8 @@ TEST(Rtsan, EveryEngineStateful) {
             }
         }
         config.stateful = true;
-        config.engines.push_back({make_backend(c.engine), ModelSource::file(model(c.file)), {},
-                                  c.tflite_layout, {}});
+        config.engines.push_back(
+            {make_backend(c.engine), ModelSource::file(model(c.file)), {}, c.tflite_layout, {}});
         config.max_inference_time_ms = 2.0;
         InferenceHandler handler(config);
         handler.prepare(scenarios::realtime_host(128));
@@ -239,41 +236,48 @@ TEST(Rtsan, EveryEngineStateful) {
 }
 
 // The native engine inline (the model runs inside process()) and on the pool, for RTNeural and
-// NAM files, with resets from another thread: the inline model's arithmetic, its reset (NAM:
-// the pre-warm) and the statistics it records are all on the audio thread.
+// NAM files, mono and stereo, with resets from another thread: the inline model's arithmetic
+// (stereo RTNeural: the channels as one batch; NAM: a copy per channel), its reset (NAM: the
+// pre-warm) and the statistics it records are all on the audio thread.
 TEST(Rtsan, NativeEngineInlineAndOnThePool) {
-    for (const char* file : {"native/lstm.json", "native/conv.json", "native/wavenet.nam",
-                             "native/lstm.nam"}) {
-        for (const InlineMode mode : {InlineMode::always, InlineMode::never}) {
-            InferenceConfig config;
-            config.inputs = {audio_tensor("in", {1, 1, -1}, 128, 0, AudioLayout::channels_first)};
-            config.outputs = {audio_tensor("out", {1, 1, -1}, 128, 0, AudioLayout::channels_first)};
-            config.stateful = true;
-            config.inline_mode = mode;
-            config.engines.push_back({make_backend("native"), ModelSource::file(model(file)), {},
-                                      {}, {}});
-            config.max_inference_time_ms = 2.0;
-            InferenceHandler handler(config);
-            handler.prepare(scenarios::realtime_host(128));
-            ASSERT_EQ(handler.runs_inline(), mode == InlineMode::always) << file;
-            std::atomic<bool> done{false};
-            std::thread resetter([&] {
-                while (!done) {
-                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                    handler.reset();
-                }
-            });
-            HostSimulation simulation = realtime({128, 37, 128, 91});
-            simulation.paced = true;
-            stream(handler, make_signal(1, 12000), 0, simulation);
-            done = true;
-            resetter.join();
-            const Statistics stats = handler.statistics();
-            EXPECT_GT(stats.inferences_completed, 0u) << file;
-            EXPECT_EQ(stats.failed_inferences, 0u) << file;
-            EXPECT_GT(stats.resets, 0u) << file;
+    for (const char* file :
+         {"native/lstm.json", "native/conv.json", "native/wavenet.nam", "native/lstm.nam"})
+        for (const std::int64_t channels : {1, 2}) {
+            for (const InlineMode mode : {InlineMode::always, InlineMode::never}) {
+                InferenceConfig config;
+                config.inputs = {
+                    audio_tensor("in", {1, channels, -1}, 128, 0, AudioLayout::channels_first)};
+                config.outputs = {
+                    audio_tensor("out", {1, channels, -1}, 128, 0, AudioLayout::channels_first)};
+                config.inputs[0].channels = config.outputs[0].channels =
+                    static_cast<std::size_t>(channels);
+                config.stateful = true;
+                config.inline_mode = mode;
+                config.engines.push_back(
+                    {make_backend("native"), ModelSource::file(model(file)), {}, {}, {}});
+                config.max_inference_time_ms = 2.0;
+                InferenceHandler handler(config);
+                handler.prepare(scenarios::realtime_host(128));
+                ASSERT_EQ(handler.runs_inline(), mode == InlineMode::always) << file;
+                std::atomic<bool> done{false};
+                std::thread resetter([&] {
+                    while (!done) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                        handler.reset();
+                    }
+                });
+                HostSimulation simulation = realtime({128, 37, 128, 91});
+                simulation.paced = true;
+                stream(handler, make_signal(static_cast<std::size_t>(channels), 12000), 0,
+                       simulation);
+                done = true;
+                resetter.join();
+                const Statistics stats = handler.statistics();
+                EXPECT_GT(stats.inferences_completed, 0u) << file;
+                EXPECT_EQ(stats.failed_inferences, 0u) << file;
+                EXPECT_GT(stats.resets, 0u) << file;
+            }
         }
-    }
 }
 
 // The two-input model: a gain parameter set from another thread and a non-streamed output
@@ -294,12 +298,12 @@ TEST(Rtsan, ParametersAndNonStreamedOutputsOnEngines) {
         peak.shape = {1};
         config.inputs.push_back(gain);
         config.outputs.push_back(peak);
-        config.engines.push_back({make_backend(engine),
-                                  ModelSource::file(model(engine == "libtorch" ? "gain.pt"
-                                                                               : "gain.onnx")),
-                                  {},
-                                  {},
-                                  {}});
+        config.engines.push_back(
+            {make_backend(engine),
+             ModelSource::file(model(engine == "libtorch" ? "gain.pt" : "gain.onnx")),
+             {},
+             {},
+             {}});
         config.max_inference_time_ms = 2.0;
         InferenceHandler handler(config);
         handler.prepare(scenarios::realtime_host(128));

@@ -67,9 +67,9 @@ async function nativeInWorklet() {
     return ms;
   };
   const models = [
-    ["LSTM-40 (rtneural-lstm40-random)", "rtneural-lstm40-random/lstm40_random_seed40.json", "BM_NativeLstm40/128/1"],
-    ["GRU-40 (rtneural-gru40-random)", "rtneural-gru40-random/gru40_random_seed41.json", "BM_NativeGru40/128/1"],
-    ["NAM A1-standard (nam-wavenet-a1-standard)", "nam-wavenet-a1-standard/wavenet_a1_standard.nam", "BM_NativeNamA1Standard/128/1"],
+    ["LSTM-40 (rtneural-lstm40-random)", "rtneural-lstm40-random/lstm40_random_seed40.json", "BM_NativeLstm40/128/1/0"],
+    ["GRU-40 (rtneural-gru40-random)", "rtneural-gru40-random/gru40_random_seed41.json", "BM_NativeGru40/128/1/0"],
+    ["NAM A1-standard (nam-wavenet-a1-standard)", "nam-wavenet-a1-standard/wavenet_a1_standard.nam", "BM_NativeNamA1Standard/128/1/0"],
   ];
   for (const [label, file, native] of models) {
     const bytes = new Uint8Array(await (await fetch(`/native-models/${file}`)).arrayBuffer());

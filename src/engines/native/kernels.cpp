@@ -37,6 +37,21 @@ void matvec_add(const float* w, const float* x, float* y, std::size_t rows,
 #endif
 }
 
+void matvec_channels(const float* w, const float* x, std::size_t x_stride, const float* b, float* y,
+                     std::size_t y_stride, std::size_t rows, std::size_t cols, std::size_t channels,
+                     bool accumulate) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_matvec_channels(w, rows, x, x_stride, b, y, y_stride, rows, cols, channels, accumulate);
+#else
+    for (std::size_t k = 0; k < channels; ++k) {
+        if (accumulate)
+            matvec_add(w, x + k * x_stride, y + k * y_stride, rows, cols);
+        else
+            matvec(w, x + k * x_stride, b, y + k * y_stride, rows, cols);
+    }
+#endif
+}
+
 void matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
             std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
             bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING {
@@ -147,6 +162,28 @@ void gru_update(const float* xg, const float* hg, float* h,
         const float candidate = std::tanh(xg[2 * hidden + j] + reset * hg[2 * hidden + j]);
         h[j] = update * h[j] + (1.0f - update) * candidate;
     }
+#endif
+}
+
+void lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
+                          float* h, std::size_t h_stride, std::size_t hidden,
+                          std::size_t channels) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_lstm_update_channels(g, g_stride, c, c_stride, h, h_stride, hidden, channels);
+#else
+    for (std::size_t k = 0; k < channels; ++k)
+        lstm_update(g + k * g_stride, c + k * c_stride, h + k * h_stride, hidden);
+#endif
+}
+
+void gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
+                         std::size_t h_stride, std::size_t hidden,
+                         std::size_t channels) noexcept LEGATO_NONBLOCKING {
+#if LEGATO_NATIVE_SIMD
+    simd_gru_update_channels(xg, hg, gate_stride, h, h_stride, hidden, channels);
+#else
+    for (std::size_t k = 0; k < channels; ++k)
+        gru_update(xg + k * gate_stride, hg + k * gate_stride, h + k * h_stride, hidden);
 #endif
 }
 

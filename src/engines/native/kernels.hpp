@@ -43,6 +43,14 @@ void matvec(const float* w, const float* x, const float* b, float* y, std::size_
 void matvec_add(const float* w, const float* x, float* y, std::size_t rows,
                 std::size_t cols) noexcept LEGATO_NONBLOCKING;
 
+/// [any thread] matvec (or matvec_add, with `accumulate`) for `channels` independent vectors
+/// at once, reading the weights once for all: x_k = x + k * x_stride, y_k = y + k * y_stride.
+/// Each y_k is bit for bit what matvec gives for x_k alone, so a batch of channels sounds
+/// exactly like each channel run by itself. No y_k may alias any x_k. Real-time safe.
+void matvec_channels(const float* w, const float* x, std::size_t x_stride, const float* b, float* y,
+                     std::size_t y_stride, std::size_t rows, std::size_t cols, std::size_t channels,
+                     bool accumulate = false) noexcept LEGATO_NONBLOCKING;
+
 /// [any thread] The same product over `frames` frames at once (frame-major, as audio streams
 /// are laid out): y[f * y_stride + r] = (accumulate ? y[f * y_stride + r] : 0)
 ///   + sum_c w[c * rows + r] * x[f * x_stride + c].
@@ -117,6 +125,19 @@ void lstm_update(const float* g, float* c, float* h,
 /// n = tanh(xn + r hn), h = z h + (1 - z) n, in place. Same readability rule as lstm_update.
 void gru_update(const float* xg, const float* hg, float* h,
                 std::size_t hidden) noexcept LEGATO_NONBLOCKING;
+
+/// [any thread] lstm_update for `channels` cells at once (channel k's blocks at g + k *
+/// g_stride, c + k * c_stride, h + k * h_stride), interleaved so that their activations
+/// overlap; each channel's result is bit for bit lstm_update's. Real-time safe.
+void lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
+                          float* h, std::size_t h_stride, std::size_t hidden,
+                          std::size_t channels) noexcept LEGATO_NONBLOCKING;
+
+/// [any thread] gru_update for `channels` cells at once, as lstm_update_channels (xg and hg
+/// blocks `gate_stride` apart, h blocks `h_stride`).
+void gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
+                         std::size_t h_stride, std::size_t hidden,
+                         std::size_t channels) noexcept LEGATO_NONBLOCKING;
 
 /// [any thread] The SIMD target the kernels run: "AVX-512", "AVX2", a Highway baseline name,
 /// or "scalar" (built without Highway).

@@ -44,7 +44,8 @@ Dense::Dense(std::size_t in, std::size_t out, std::vector<float> weights, std::v
       bias_(bias.begin(), bias.end()) {}
 
 void Dense::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
-    matvec(weights_.data(), in, bias_.empty() ? nullptr : bias_.data(), out, out_, in_);
+    matvec_channels(weights_.data(), in, in_, bias_.empty() ? nullptr : bias_.data(), out, out_,
+                    out_, in_, channels_);
 }
 
 std::string Dense::describe() const {
@@ -55,8 +56,14 @@ ActivationLayer::ActivationLayer(std::size_t size, Activation activation, float 
     : size_(size), activation_(activation), alpha_(alpha) {}
 
 void ActivationLayer::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
-    std::copy(in, in + size_, out);
-    activate(activation_, out, size_, alpha_);
+    const std::size_t n = size_ * channels_;
+    std::copy(in, in + n, out);
+    if (activation_ != Activation::softmax) {  // element by element: all channels in one pass
+        activate(activation_, out, n, alpha_);
+        return;
+    }
+    for (std::size_t k = 0; k < channels_; ++k)
+        activate(activation_, out + k * size_, size_, alpha_);
 }
 
 std::string ActivationLayer::describe() const {
@@ -73,8 +80,12 @@ PReLU::PReLU(std::size_t size, std::vector<float> alpha) : alpha_(std::move(alph
 }
 
 void PReLU::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
-    for (std::size_t i = 0; i < alpha_.size(); ++i)
-        out[i] = in[i] < 0.0f ? alpha_[i] * in[i] : in[i];
+    const std::size_t n = alpha_.size();
+    for (std::size_t k = 0; k < channels_; ++k)
+        for (std::size_t i = 0; i < n; ++i) {
+            const float x = in[k * n + i];
+            out[k * n + i] = x < 0.0f ? alpha_[i] * x : x;
+        }
 }
 
 std::string PReLU::describe() const {
@@ -94,8 +105,10 @@ BatchNorm::BatchNorm(const std::vector<float>& gamma, const std::vector<float>& 
 }
 
 void BatchNorm::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
-    for (std::size_t i = 0; i < scale_.size(); ++i)
-        out[i] = in[i] * scale_[i] + shift_[i];
+    const std::size_t n = scale_.size();
+    for (std::size_t k = 0; k < channels_; ++k)
+        for (std::size_t i = 0; i < n; ++i)
+            out[k * n + i] = in[k * n + i] * scale_[i] + shift_[i];
 }
 
 std::string BatchNorm::describe() const {
@@ -125,25 +138,37 @@ Floats padded(const std::vector<float>& from, std::size_t rows, std::size_t cols
 
 LSTM::LSTM(std::size_t in, std::size_t hidden, std::vector<float> kernel,
            std::vector<float> recurrent, std::vector<float> bias)
-    : in_(in),
-      hidden_(hidden),
-      gates_(padded_rows(4 * hidden) + kernel_pad),
-      xh_(in + hidden + kernel_pad),
-      c_(hidden + kernel_pad) {
+    : in_(in), hidden_(hidden) {
     const std::size_t rows = padded_rows(4 * hidden);
     weights_.reserve(rows * (in + hidden));
     append_padded(weights_, kernel, 4 * hidden, in, rows);
     append_padded(weights_, recurrent, 4 * hidden, hidden, rows);
     bias_ = padded(bias, 4 * hidden, 1);
+    set_channels(1);
+}
+
+void LSTM::set_channels(std::size_t channels) {
+    channels_ = channels;
+    gates_stride_ = padded_rows(4 * hidden_) + kernel_pad;
+    xh_stride_ = padded_rows(in_ + hidden_ + kernel_pad);
+    c_stride_ = padded_rows(hidden_ + kernel_pad);
+    gates_.assign(gates_stride_ * channels, 0.0f);
+    xh_.assign(xh_stride_ * channels, 0.0f);
+    c_.assign(c_stride_ * channels, 0.0f);
 }
 
 void LSTM::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
     const std::size_t H = hidden_;
-    float* h = xh_.data() + in_;
-    std::copy(in, in + in_, xh_.data());
-    matvec(weights_.data(), xh_.data(), bias_.data(), gates_.data(), padded_rows(4 * H), in_ + H);
-    lstm_update(gates_.data(), c_.data(), h, H);
-    std::copy(h, h + H, out);
+    for (std::size_t k = 0; k < channels_; ++k)
+        std::copy(in + k * in_, in + (k + 1) * in_, xh_.data() + k * xh_stride_);
+    matvec_channels(weights_.data(), xh_.data(), xh_stride_, bias_.data(), gates_.data(),
+                    gates_stride_, padded_rows(4 * H), in_ + H, channels_);
+    lstm_update_channels(gates_.data(), gates_stride_, c_.data(), c_stride_, xh_.data() + in_,
+                         xh_stride_, H, channels_);
+    for (std::size_t k = 0; k < channels_; ++k) {
+        const float* h = xh_.data() + k * xh_stride_ + in_;
+        std::copy(h, h + H, out + k * H);
+    }
 }
 
 void LSTM::reset() noexcept LEGATO_NONBLOCKING {
@@ -163,18 +188,32 @@ GRU::GRU(std::size_t in, std::size_t hidden, std::vector<float> kernel,
       kernel_(padded(kernel, 3 * hidden, in)),
       recurrent_(padded(recurrent, 3 * hidden, hidden)),
       input_bias_(padded(input_bias, 3 * hidden, 1)),
-      recurrent_bias_(padded(recurrent_bias, 3 * hidden, 1)),
-      x_gates_(padded_rows(3 * hidden) + kernel_pad),
-      h_gates_(padded_rows(3 * hidden) + kernel_pad),
-      h_(hidden + kernel_pad) {}
+      recurrent_bias_(padded(recurrent_bias, 3 * hidden, 1)) {
+    set_channels(1);
+}
+
+void GRU::set_channels(std::size_t channels) {
+    channels_ = channels;
+    gates_stride_ = padded_rows(3 * hidden_) + kernel_pad;
+    h_stride_ = padded_rows(hidden_ + kernel_pad);
+    x_gates_.assign(gates_stride_ * channels, 0.0f);
+    h_gates_.assign(gates_stride_ * channels, 0.0f);
+    h_.assign(h_stride_ * channels, 0.0f);
+}
 
 void GRU::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
     const std::size_t H = hidden_;
     const std::size_t rows = padded_rows(3 * H);
-    matvec(kernel_.data(), in, input_bias_.data(), x_gates_.data(), rows, in_);
-    matvec(recurrent_.data(), h_.data(), recurrent_bias_.data(), h_gates_.data(), rows, H);
-    gru_update(x_gates_.data(), h_gates_.data(), h_.data(), H);
-    std::copy(h_.data(), h_.data() + H, out);
+    matvec_channels(kernel_.data(), in, in_, input_bias_.data(), x_gates_.data(), gates_stride_,
+                    rows, in_, channels_);
+    matvec_channels(recurrent_.data(), h_.data(), h_stride_, recurrent_bias_.data(),
+                    h_gates_.data(), gates_stride_, rows, H, channels_);
+    gru_update_channels(x_gates_.data(), h_gates_.data(), gates_stride_, h_.data(), h_stride_, H,
+                        channels_);
+    for (std::size_t k = 0; k < channels_; ++k) {
+        const float* h = h_.data() + k * h_stride_;
+        std::copy(h, h + H, out + k * H);
+    }
 }
 
 void GRU::reset() noexcept LEGATO_NONBLOCKING {
@@ -196,18 +235,29 @@ Conv1D::Conv1D(std::size_t in, std::size_t out, std::size_t kernel_size, std::si
       bias_(bias.begin(), bias.end()),
       history_(receptive_field() * in, 0.0f) {}
 
+void Conv1D::set_channels(std::size_t channels) {
+    channels_ = channels;
+    history_.assign(receptive_field() * in_ * channels, 0.0f);
+    newest_ = 0;
+}
+
 void Conv1D::forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING {
     const std::size_t frames = (kernel_size_ - 1) * dilation_ + 1;  // the ring's frames
+    const std::size_t slot = in_ * channels_;                       // one ring frame
     newest_ = newest_ + 1 == frames ? 0 : newest_ + 1;
-    std::copy(in, in + in_, history_.begin() + static_cast<std::ptrdiff_t>(newest_ * in_));
-    if (bias_.empty())
-        std::fill(out, out + out_, 0.0f);
-    else
-        std::copy(bias_.begin(), bias_.end(), out);
+    std::copy(in, in + slot, history_.begin() + static_cast<std::ptrdiff_t>(newest_ * slot));
+    for (std::size_t c = 0; c < channels_; ++c) {
+        float* y = out + c * out_;
+        if (bias_.empty())
+            std::fill(y, y + out_, 0.0f);
+        else
+            std::copy(bias_.begin(), bias_.end(), y);
+    }
     for (std::size_t k = 0; k < kernel_size_; ++k) {
         const std::size_t delay = (kernel_size_ - 1 - k) * dilation_;
         const std::size_t frame = newest_ >= delay ? newest_ - delay : newest_ + frames - delay;
-        matvec_add(taps_.data() + k * in_ * out_, history_.data() + frame * in_, out, out_, in_);
+        matvec_channels(taps_.data() + k * in_ * out_, history_.data() + frame * slot, in_, nullptr,
+                        out, out_, out_, in_, channels_, true);
     }
 }
 

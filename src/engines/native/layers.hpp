@@ -19,8 +19,16 @@ public:
     /// [any thread] Values per input and output frame.
     virtual std::size_t in_size() const noexcept = 0;
     virtual std::size_t out_size() const noexcept = 0;
-    /// [audio or worker thread] One frame; `in` and `out` do not overlap. Real-time safe.
+    /// [audio or worker thread] One frame of every channel (channels() frames, channel after
+    /// channel, in_size() values each; as many out); `in` and `out` do not overlap. Real-time
+    /// safe.
     virtual void forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING = 0;
+    /// [setup thread] Runs `channels` independent streams from now on, each with its own state
+    /// (reset), the weights read once for all. Each channel's output is bit for bit what the
+    /// layer gives for that channel alone. Throws std::bad_alloc only.
+    virtual void set_channels(std::size_t channels) { channels_ = channels; }
+    /// [any thread] Streams forward() runs at once (1 unless set_channels() said otherwise).
+    std::size_t channels() const noexcept { return channels_; }
     /// [audio or worker thread] Forgets the state. Real-time safe.
     virtual void reset() noexcept LEGATO_NONBLOCKING {}
     /// [any thread] E.g. "LSTM(1->40)".
@@ -30,6 +38,9 @@ public:
     virtual std::size_t receptive_field() const noexcept { return 1; }
     /// [setup thread] An independent copy (its own state).
     virtual std::unique_ptr<Layer> clone() const = 0;
+
+protected:
+    std::size_t channels_ = 1;
 };
 
 /// y = W x + b. `weights` column-major: weights[c * out + r] multiplies input c into output r.
@@ -108,6 +119,7 @@ public:
     void forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING override;
     void reset() noexcept LEGATO_NONBLOCKING override;
     std::string describe() const override;
+    void set_channels(std::size_t channels) override;
     std::size_t receptive_field() const noexcept override { return 0; }
     std::unique_ptr<Layer> clone() const override { return std::make_unique<LSTM>(*this); }
 
@@ -116,7 +128,10 @@ private:
     // [kernel; recurrent] as one padded_rows(4H) x (in + H) column-major matrix, so one pass
     // over [x; h] computes every gate.
     Floats weights_, bias_;
-    Floats gates_, xh_, c_;  ///< padded by kernel_pad (lstm_update)
+    // Per channel, at the strides below (whole cache lines, padded by kernel_pad for
+    // lstm_update): the gate pre-activations, [x; h] and c.
+    Floats gates_, xh_, c_;
+    std::size_t gates_stride_ = 0, xh_stride_ = 0, c_stride_ = 0;
 };
 
 /// A GRU cell as Keras computes it with reset_after (gates update, reset, candidate):
@@ -131,6 +146,7 @@ public:
     void forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING override;
     void reset() noexcept LEGATO_NONBLOCKING override;
     std::string describe() const override;
+    void set_channels(std::size_t channels) override;
     std::size_t receptive_field() const noexcept override { return 0; }
     std::unique_ptr<Layer> clone() const override { return std::make_unique<GRU>(*this); }
 
@@ -138,7 +154,9 @@ private:
     std::size_t in_, hidden_;
     // Stored with padded_rows(3H) rows (zeros below), so the products run in whole vectors.
     Floats kernel_, recurrent_, input_bias_, recurrent_bias_;
-    Floats x_gates_, h_gates_, h_;  ///< padded by kernel_pad (gru_update)
+    // Per channel, at the strides below (padded by kernel_pad for gru_update).
+    Floats x_gates_, h_gates_, h_;
+    std::size_t gates_stride_ = 0, h_stride_ = 0;
 };
 
 /// A causal, dilated, grouped 1-D convolution over the frame sequence (Keras' causal Conv1D):
@@ -152,6 +170,7 @@ public:
     std::size_t out_size() const noexcept override { return out_; }
     void forward(const float* in, float* out) noexcept LEGATO_NONBLOCKING override;
     void reset() noexcept LEGATO_NONBLOCKING override;
+    void set_channels(std::size_t channels) override;
     std::string describe() const override;
     std::size_t receptive_field() const noexcept override {
         return (kernel_size_ - 1) * dilation_ + 1;
@@ -161,7 +180,7 @@ public:
 private:
     std::size_t in_, out_, kernel_size_, dilation_, groups_;
     Floats taps_, bias_;
-    Floats history_;          ///< ring of receptive_field() input frames
+    Floats history_;          ///< ring of receptive_field() input frames (every channel's)
     std::size_t newest_ = 0;  ///< frame index in the ring of the latest input
 };
 

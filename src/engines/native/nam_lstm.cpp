@@ -20,8 +20,7 @@ void take_row_major(WeightCursor& weights, std::size_t rows, std::size_t cols,
             column_major[c * rows + r] = source[r * cols + c];
 }
 
-void take_vector(WeightCursor& weights, std::size_t count, const std::string& part,
-                 Floats& into) {
+void take_vector(WeightCursor& weights, std::size_t count, const std::string& part, Floats& into) {
     const std::span<const float> source = weights.take(count, part);
     into.assign(source.begin(), source.end());
 }

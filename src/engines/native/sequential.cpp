@@ -21,8 +21,9 @@ Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers, ModelInfo inf
     }
     ins_ = layers_.front()->in_size();
     outs_ = layers_.back()->out_size();
-    a_.assign(widest, 0.0f);
-    b_.assign(widest, 0.0f);
+    channels_ = layers_.front()->channels();
+    a_.assign(widest * channels_, 0.0f);
+    b_.assign(widest * channels_, 0.0f);
     // The receptive field: convolutions add up; any recurrent layer makes it unbounded.
     std::size_t field = 1;
     for (const auto& layer : layers_) {
@@ -40,8 +41,8 @@ Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers, ModelInfo inf
 
 void Sequential::process(const float* in, float* out,
                          std::size_t frames) noexcept LEGATO_NONBLOCKING {
-    const std::size_t ins = ins_;
-    const std::size_t outs = outs_;
+    const std::size_t ins = ins_ * channels_;
+    const std::size_t outs = outs_ * channels_;
     const std::size_t last = layers_.size() - 1;
     for (std::size_t f = 0; f < frames; ++f) {
         const float* x = in + f * ins;
@@ -73,6 +74,16 @@ std::unique_ptr<StreamModel> Sequential::clone() const {
         copies.push_back(layer->clone());
     auto copy = std::make_unique<Sequential>(std::move(copies), info_);
     return copy;
+}
+
+std::unique_ptr<StreamModel> Sequential::with_channels(std::size_t channels) const {
+    std::vector<std::unique_ptr<Layer>> copies;
+    copies.reserve(layers_.size());
+    for (const auto& layer : layers_) {
+        copies.push_back(layer->clone());
+        copies.back()->set_channels(channels);
+    }
+    return std::make_unique<Sequential>(std::move(copies), info_);
 }
 
 }  // namespace legato::native

@@ -22,12 +22,15 @@ public:
     void reset() noexcept LEGATO_NONBLOCKING override;
     const ModelInfo& info() const noexcept override { return info_; }
     std::unique_ptr<StreamModel> clone() const override;
+    std::size_t channels() const noexcept override { return channels_; }
+    std::unique_ptr<StreamModel> with_channels(std::size_t channels) const override;
 
 private:
     std::vector<std::unique_ptr<Layer>> layers_;
     ModelInfo info_;
-    std::vector<float> a_, b_;        ///< ping-pong frames, as wide as the widest layer
+    std::vector<float> a_, b_;        ///< ping-pong frames of every channel
     std::size_t ins_ = 0, outs_ = 0;  ///< values per frame in and out (process() reads these)
+    std::size_t channels_ = 1;
 };
 
 }  // namespace legato::native

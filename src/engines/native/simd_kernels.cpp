@@ -24,45 +24,108 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Rows [r, rows) in chunks of Lanes(d), `Unroll` chunks at a time, each chunk's sum split over
 // `Split` accumulators (columns c, c + Split, ...) so that at least four independent FMA chains
-// hide the FMA latency; all stay in registers across every column. Returns the first row not
-// done.
-template <std::size_t Unroll, std::size_t Split, class D>
+// hide the FMA latency; all stay in registers across every column. `Channels` vectors x (at
+// x_stride apart) share each weight load, each into its own y (y_stride apart): a channel's
+// terms are summed in the same order whatever `Channels` is. Returns the first row not done.
+template <std::size_t Unroll, std::size_t Split, std::size_t Channels = 1, class D>
 HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t stride,
                                   const float* HWY_RESTRICT x, const float* HWY_RESTRICT b,
                                   float* HWY_RESTRICT y, std::size_t r, std::size_t rows,
-                                  std::size_t cols, bool accumulate) {
+                                  std::size_t cols, bool accumulate, std::size_t x_stride = 0,
+                                  std::size_t y_stride = 0) {
     const std::size_t N = hn::Lanes(d);
     using V = hn::Vec<D>;
     for (; r + Unroll * N <= rows; r += Unroll * N) {
-        V acc[Unroll][Split];
-        for (std::size_t u = 0; u < Unroll; ++u) {
-            acc[u][0] = accumulate     ? hn::LoadU(d, y + r + u * N)
-                        : b != nullptr ? hn::LoadU(d, b + r + u * N)
-                                       : hn::Zero(d);
-            for (std::size_t s = 1; s < Split; ++s)
-                acc[u][s] = hn::Zero(d);
-        }
+        V acc[Channels][Unroll][Split];
+        for (std::size_t k = 0; k < Channels; ++k)
+            for (std::size_t u = 0; u < Unroll; ++u) {
+                acc[k][u][0] = accumulate     ? hn::LoadU(d, y + k * y_stride + r + u * N)
+                               : b != nullptr ? hn::LoadU(d, b + r + u * N)
+                                              : hn::Zero(d);
+                for (std::size_t s = 1; s < Split; ++s)
+                    acc[k][u][s] = hn::Zero(d);
+            }
         std::size_t c = 0;
         for (; c + Split <= cols; c += Split)
             for (std::size_t s = 0; s < Split; ++s) {
-                const V xc = hn::Set(d, x[c + s]);
                 const float* column = w + (c + s) * stride + r;
-                for (std::size_t u = 0; u < Unroll; ++u)
-                    acc[u][s] = hn::MulAdd(hn::LoadU(d, column + u * N), xc, acc[u][s]);
+                V xc[Channels];
+                for (std::size_t k = 0; k < Channels; ++k)
+                    xc[k] = hn::Set(d, x[k * x_stride + c + s]);
+                for (std::size_t u = 0; u < Unroll; ++u) {
+                    const V weight = hn::LoadU(d, column + u * N);
+                    for (std::size_t k = 0; k < Channels; ++k)
+                        acc[k][u][s] = hn::MulAdd(weight, xc[k], acc[k][u][s]);
+                }
             }
         for (; c < cols; ++c) {
-            const V xc = hn::Set(d, x[c]);
             const float* column = w + c * stride + r;
-            for (std::size_t u = 0; u < Unroll; ++u)
-                acc[u][0] = hn::MulAdd(hn::LoadU(d, column + u * N), xc, acc[u][0]);
+            for (std::size_t u = 0; u < Unroll; ++u) {
+                const V weight = hn::LoadU(d, column + u * N);
+                for (std::size_t k = 0; k < Channels; ++k)
+                    acc[k][u][0] =
+                        hn::MulAdd(weight, hn::Set(d, x[k * x_stride + c]), acc[k][u][0]);
+            }
         }
-        for (std::size_t u = 0; u < Unroll; ++u) {
-            for (std::size_t s = 1; s < Split; ++s)
-                acc[u][0] = hn::Add(acc[u][0], acc[u][s]);
-            hn::StoreU(acc[u][0], d, y + r + u * N);
-        }
+        for (std::size_t k = 0; k < Channels; ++k)
+            for (std::size_t u = 0; u < Unroll; ++u) {
+                for (std::size_t s = 1; s < Split; ++s)
+                    acc[k][u][0] = hn::Add(acc[k][u][0], acc[k][u][s]);
+                hn::StoreU(acc[k][u][0], d, y + k * y_stride + r + u * N);
+            }
     }
     return r;
+}
+
+// The rows MatVec's cascade below runs with Split 1: every 12 full vectors, then of the m < 12
+// left one chunk of 10, 8, 6 or 4 (none when m < 4), which leaves 0 or 1.
+inline std::size_t SingleChainRows(std::size_t rows, std::size_t N) {
+    const std::size_t chunks = rows / N;
+    const std::size_t m = chunks % 12;
+    return (chunks - m + (m < 4 ? 0 : m - m % 2)) * N;
+}
+
+// The rows after the single-chain ones, and the single-output dot product: as MatVec does them.
+template <std::size_t Channels>
+HWY_INLINE void MatVecTail(const float* HWY_RESTRICT w, std::size_t stride,
+                           const float* HWY_RESTRICT x, const float* HWY_RESTRICT b,
+                           float* HWY_RESTRICT y, std::size_t r, std::size_t rows, std::size_t cols,
+                           bool accumulate, std::size_t x_stride, std::size_t y_stride) {
+    const hn::ScalableTag<float> full;
+    r = MatVecRows<2, 2, Channels>(full, w, stride, x, b, y, r, rows, cols, accumulate, x_stride,
+                                   y_stride);
+    r = MatVecRows<1, 4, Channels>(full, w, stride, x, b, y, r, rows, cols, accumulate, x_stride,
+                                   y_stride);
+    r = MatVecRows<1, 4, Channels>(hn::CappedTag<float, 8>(), w, stride, x, b, y, r, rows, cols,
+                                   accumulate, x_stride, y_stride);
+    r = MatVecRows<1, 4, Channels>(hn::CappedTag<float, 4>(), w, stride, x, b, y, r, rows, cols,
+                                   accumulate, x_stride, y_stride);
+    for (std::size_t k = 0; k < Channels; ++k) {
+        const float* xk = x + k * x_stride;
+        float* yk = y + k * y_stride;
+        if (rows == 1 && stride == 1 && cols >= 16) {
+            // A single output (a model's last Dense to mono audio): its weights are contiguous,
+            // so a vector dot product over the columns instead of one serial chain of `cols`
+            // FMAs.
+            const hn::ScalableTag<float> d;
+            const std::size_t N = hn::Lanes(d);
+            auto sum = hn::Zero(d);
+            std::size_t c = 0;
+            for (; c + N <= cols; c += N)
+                sum = hn::MulAdd(hn::LoadU(d, w + c), hn::LoadU(d, xk + c), sum);
+            float acc = hn::GetLane(hn::SumOfLanes(d, sum));
+            for (; c < cols; ++c)
+                acc += w[c] * xk[c];
+            yk[0] = (accumulate ? yk[0] : b != nullptr ? b[0] : 0.0f) + acc;
+            continue;
+        }
+        for (std::size_t q = r; q < rows; ++q) {  // fewer than 4 rows left
+            float acc = accumulate ? yk[q] : b != nullptr ? b[q] : 0.0f;
+            for (std::size_t c = 0; c < cols; ++c)
+                acc += w[c * stride + q] * xk[c];
+            yk[q] = acc;
+        }
+    }
 }
 
 void MatVec(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_RESTRICT x,
@@ -76,31 +139,28 @@ void MatVec(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_RE
     r = MatVecRows<8, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<6, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
     r = MatVecRows<4, 1>(full, w, stride, x, b, y, r, rows, cols, accumulate);
-    r = MatVecRows<2, 2>(full, w, stride, x, b, y, r, rows, cols, accumulate);
-    r = MatVecRows<1, 4>(full, w, stride, x, b, y, r, rows, cols, accumulate);
-    r = MatVecRows<1, 4>(hn::CappedTag<float, 8>(), w, stride, x, b, y, r, rows, cols, accumulate);
-    r = MatVecRows<1, 4>(hn::CappedTag<float, 4>(), w, stride, x, b, y, r, rows, cols, accumulate);
-    if (rows == 1 && stride == 1 && cols >= 16) {
-        // A single output (a model's last Dense to mono audio): its weights are contiguous, so a
-        // vector dot product over the columns instead of one serial chain of `cols` FMAs.
-        const hn::ScalableTag<float> d;
-        const std::size_t N = hn::Lanes(d);
-        auto sum = hn::Zero(d);
-        std::size_t c = 0;
-        for (; c + N <= cols; c += N)
-            sum = hn::MulAdd(hn::LoadU(d, w + c), hn::LoadU(d, x + c), sum);
-        float acc = hn::GetLane(hn::SumOfLanes(d, sum));
-        for (; c < cols; ++c)
-            acc += w[c] * x[c];
-        y[0] = (accumulate ? y[0] : b != nullptr ? b[0] : 0.0f) + acc;
-        return;
-    }
-    for (; r < rows; ++r) {  // fewer than 4 rows left
-        float acc = accumulate ? y[r] : b != nullptr ? b[r] : 0.0f;
-        for (std::size_t c = 0; c < cols; ++c)
-            acc += w[c * stride + r] * x[c];
-        y[r] = acc;
-    }
+    MatVecTail<1>(w, stride, x, b, y, r, rows, cols, accumulate, 0, 0);
+}
+
+// MatVec for two vectors at once, each weight load feeding both: the same rows in the same
+// Split as MatVec (SingleChainRows, then the same tail), so each result is bit for bit MatVec's.
+void MatVec2(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_RESTRICT x,
+             std::size_t x_stride, const float* HWY_RESTRICT b, float* HWY_RESTRICT y,
+             std::size_t y_stride, std::size_t rows, std::size_t cols, bool accumulate) {
+    const hn::ScalableTag<float> full;
+    const std::size_t single = SingleChainRows(rows, hn::Lanes(full));
+    // Two accumulators per row chunk: 20 + 2 broadcasts fit AVX-512's 32 registers, 12 + 2
+    // AVX2's 16.
+    constexpr std::size_t kWide = HWY_LANES(float) >= 16 ? 10 : 6;
+    std::size_t r = MatVecRows<kWide, 1, 2>(full, w, stride, x, b, y, 0, single, cols, accumulate,
+                                            x_stride, y_stride);
+    r = MatVecRows<4, 1, 2>(full, w, stride, x, b, y, r, single, cols, accumulate, x_stride,
+                            y_stride);
+    r = MatVecRows<2, 1, 2>(full, w, stride, x, b, y, r, single, cols, accumulate, x_stride,
+                            y_stride);
+    r = MatVecRows<1, 1, 2>(full, w, stride, x, b, y, r, single, cols, accumulate, x_stride,
+                            y_stride);
+    MatVecTail<2>(w, stride, x, b, y, r, rows, cols, accumulate, x_stride, y_stride);
 }
 
 // Rows [r, r + Unroll * Lanes(d)) of Y = W X for frames [0, frames): `Frames` frames at a time
@@ -254,47 +314,79 @@ HWY_INLINE V TanhExact(D d, V x) {
 // are readable past `hidden` (kernel_pad), and the last partial vector is stored masked. All
 // five activations of a chunk are independent, so they overlap in the pipeline instead of
 // running as separate short passes.
+template <class D>
+HWY_INLINE void LstmChunk(D d, const float* HWY_RESTRICT g, float* HWY_RESTRICT c,
+                          float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
+    const std::size_t N = hn::Lanes(d);
+    const auto in_gate = Sigmoid(d, hn::LoadU(d, g + j));
+    const auto forget_gate = Sigmoid(d, hn::LoadU(d, g + hidden + j));
+    const auto cell_gate = TanhExact(d, hn::LoadU(d, g + 2 * hidden + j));
+    const auto out_gate = Sigmoid(d, hn::LoadU(d, g + 3 * hidden + j));
+    const auto cell = hn::MulAdd(forget_gate, hn::LoadU(d, c + j), hn::Mul(in_gate, cell_gate));
+    const auto out = hn::Mul(out_gate, TanhExact(d, cell));
+    if (j + N <= hidden) {
+        hn::StoreU(cell, d, c + j);
+        hn::StoreU(out, d, h + j);
+    } else {
+        const auto m = hn::FirstN(d, hidden - j);
+        hn::BlendedStore(cell, m, d, c + j);
+        hn::BlendedStore(out, m, d, h + j);
+    }
+}
+
 void LstmUpdate(const float* HWY_RESTRICT g, float* HWY_RESTRICT c, float* HWY_RESTRICT h,
                 std::size_t hidden) {
     const hn::ScalableTag<float> d;
+    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
+        LstmChunk(d, g, c, h, j, hidden);
+}
+
+// Several channels' cells (each block at its stride): chunk j of every channel, then chunk
+// j + 1, so that the channels' independent activation chains sit next to each other in the
+// instruction stream and overlap, where one channel after the other would wait on each.
+void LstmUpdateChannels(const float* HWY_RESTRICT g, std::size_t g_stride, float* HWY_RESTRICT c,
+                        std::size_t c_stride, float* HWY_RESTRICT h, std::size_t h_stride,
+                        std::size_t hidden, std::size_t channels) {
+    const hn::ScalableTag<float> d;
+    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
+        for (std::size_t k = 0; k < channels; ++k)
+            LstmChunk(d, g + k * g_stride, c + k * c_stride, h + k * h_stride, j, hidden);
+}
+
+template <class D>
+HWY_INLINE void GruChunk(D d, const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
+                         float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
     const std::size_t N = hn::Lanes(d);
-    for (std::size_t j = 0; j < hidden; j += N) {
-        const auto in_gate = Sigmoid(d, hn::LoadU(d, g + j));
-        const auto forget_gate = Sigmoid(d, hn::LoadU(d, g + hidden + j));
-        const auto cell_gate = TanhExact(d, hn::LoadU(d, g + 2 * hidden + j));
-        const auto out_gate = Sigmoid(d, hn::LoadU(d, g + 3 * hidden + j));
-        const auto cell = hn::MulAdd(forget_gate, hn::LoadU(d, c + j), hn::Mul(in_gate, cell_gate));
-        const auto out = hn::Mul(out_gate, TanhExact(d, cell));
-        if (j + N <= hidden) {
-            hn::StoreU(cell, d, c + j);
-            hn::StoreU(out, d, h + j);
-        } else {
-            const auto m = hn::FirstN(d, hidden - j);
-            hn::BlendedStore(cell, m, d, c + j);
-            hn::BlendedStore(out, m, d, h + j);
-        }
-    }
+    const auto one = hn::Set(d, 1.0f);
+    const auto update = Sigmoid(d, hn::Add(hn::LoadU(d, xg + j), hn::LoadU(d, hg + j)));
+    const auto reset =
+        Sigmoid(d, hn::Add(hn::LoadU(d, xg + hidden + j), hn::LoadU(d, hg + hidden + j)));
+    // reset_after: the reset gate scales the recurrent product, bias included.
+    const auto candidate = TanhExact(
+        d, hn::MulAdd(reset, hn::LoadU(d, hg + 2 * hidden + j), hn::LoadU(d, xg + 2 * hidden + j)));
+    const auto state =
+        hn::MulAdd(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
+    if (j + N <= hidden)
+        hn::StoreU(state, d, h + j);
+    else
+        hn::BlendedStore(state, hn::FirstN(d, hidden - j), d, h + j);
 }
 
 void GruUpdate(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg, float* HWY_RESTRICT h,
                std::size_t hidden) {
     const hn::ScalableTag<float> d;
-    const std::size_t N = hn::Lanes(d);
-    const auto one = hn::Set(d, 1.0f);
-    for (std::size_t j = 0; j < hidden; j += N) {
-        const auto update = Sigmoid(d, hn::Add(hn::LoadU(d, xg + j), hn::LoadU(d, hg + j)));
-        const auto reset =
-            Sigmoid(d, hn::Add(hn::LoadU(d, xg + hidden + j), hn::LoadU(d, hg + hidden + j)));
-        // reset_after: the reset gate scales the recurrent product, bias included.
-        const auto candidate = TanhExact(d, hn::MulAdd(reset, hn::LoadU(d, hg + 2 * hidden + j),
-                                                       hn::LoadU(d, xg + 2 * hidden + j)));
-        const auto state =
-            hn::MulAdd(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
-        if (j + N <= hidden)
-            hn::StoreU(state, d, h + j);
-        else
-            hn::BlendedStore(state, hn::FirstN(d, hidden - j), d, h + j);
-    }
+    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
+        GruChunk(d, xg, hg, h, j, hidden);
+}
+
+// As LstmUpdateChannels; xg and hg blocks share a stride.
+void GruUpdateChannels(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
+                       std::size_t gate_stride, float* HWY_RESTRICT h, std::size_t h_stride,
+                       std::size_t hidden, std::size_t channels) {
+    const hn::ScalableTag<float> d;
+    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
+        for (std::size_t k = 0; k < channels; ++k)
+            GruChunk(d, xg + k * gate_stride, hg + k * gate_stride, h + k * h_stride, j, hidden);
 }
 
 void TanhInPlace(float* HWY_RESTRICT x, std::size_t n) {
@@ -318,12 +410,15 @@ namespace {
 
 struct Table {
     decltype(&HWY_STATIC_DISPATCH(MatVec)) matvec;
+    decltype(&HWY_STATIC_DISPATCH(MatVec2)) matvec2;
     decltype(&HWY_STATIC_DISPATCH(MatMul)) matmul;
     decltype(&HWY_STATIC_DISPATCH(Add)) add;
     decltype(&HWY_STATIC_DISPATCH(TanhInPlace)) tanh;
     decltype(&HWY_STATIC_DISPATCH(SigmoidInPlace)) sigmoid;
     decltype(&HWY_STATIC_DISPATCH(LstmUpdate)) lstm_update;
     decltype(&HWY_STATIC_DISPATCH(GruUpdate)) gru_update;
+    decltype(&HWY_STATIC_DISPATCH(LstmUpdateChannels)) lstm_update_channels;
+    decltype(&HWY_STATIC_DISPATCH(GruUpdateChannels)) gru_update_channels;
     const char* name;
 };
 
@@ -334,22 +429,41 @@ Table choose() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-        return {
-            &N_AVX3::MatVec,         &N_AVX3::MatMul,     &N_AVX3::Add,       &N_AVX3::TanhInPlace,
-            &N_AVX3::SigmoidInPlace, &N_AVX3::LstmUpdate, &N_AVX3::GruUpdate, "AVX-512"};
+        return {&N_AVX3::MatVec,
+                &N_AVX3::MatVec2,
+                &N_AVX3::MatMul,
+                &N_AVX3::Add,
+                &N_AVX3::TanhInPlace,
+                &N_AVX3::SigmoidInPlace,
+                &N_AVX3::LstmUpdate,
+                &N_AVX3::GruUpdate,
+                &N_AVX3::LstmUpdateChannels,
+                &N_AVX3::GruUpdateChannels,
+                "AVX-512"};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
         __builtin_cpu_supports("bmi2"))
-        return {
-            &N_AVX2::MatVec,         &N_AVX2::MatMul,     &N_AVX2::Add,       &N_AVX2::TanhInPlace,
-            &N_AVX2::SigmoidInPlace, &N_AVX2::LstmUpdate, &N_AVX2::GruUpdate, "AVX2"};
+        return {&N_AVX2::MatVec,
+                &N_AVX2::MatVec2,
+                &N_AVX2::MatMul,
+                &N_AVX2::Add,
+                &N_AVX2::TanhInPlace,
+                &N_AVX2::SigmoidInPlace,
+                &N_AVX2::LstmUpdate,
+                &N_AVX2::GruUpdate,
+                &N_AVX2::LstmUpdateChannels,
+                &N_AVX2::GruUpdateChannels,
+                "AVX2"};
 #endif
     return {&HWY_STATIC_DISPATCH(MatVec),
+            &HWY_STATIC_DISPATCH(MatVec2),
             &HWY_STATIC_DISPATCH(MatMul),
             &HWY_STATIC_DISPATCH(Add),
             &HWY_STATIC_DISPATCH(TanhInPlace),
             &HWY_STATIC_DISPATCH(SigmoidInPlace),
             &HWY_STATIC_DISPATCH(LstmUpdate),
             &HWY_STATIC_DISPATCH(GruUpdate),
+            &HWY_STATIC_DISPATCH(LstmUpdateChannels),
+            &HWY_STATIC_DISPATCH(GruUpdateChannels),
             hwy::TargetName(HWY_STATIC_TARGET)};
 }
 
@@ -363,6 +477,20 @@ void simd_matvec(const float* w, std::size_t stride, const float* x, const float
                  std::size_t rows, std::size_t cols, bool accumulate) noexcept LEGATO_NONBLOCKING {
     LEGATO_UNVERIFIED_EFFECTS_BEGIN
     table.matvec(w, stride, x, b, y, rows, cols, accumulate);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_matvec_channels(const float* w, std::size_t stride, const float* x, std::size_t x_stride,
+                          const float* b, float* y, std::size_t y_stride, std::size_t rows,
+                          std::size_t cols, std::size_t channels,
+                          bool accumulate) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    std::size_t k = 0;
+    for (; k + 2 <= channels; k += 2)
+        table.matvec2(w, stride, x + k * x_stride, x_stride, b, y + k * y_stride, y_stride, rows,
+                      cols, accumulate);
+    if (k < channels)
+        table.matvec(w, stride, x + k * x_stride, b, y + k * y_stride, rows, cols, accumulate);
     LEGATO_UNVERIFIED_EFFECTS_END
 }
 
@@ -403,6 +531,22 @@ void simd_gru_update(const float* xg, const float* hg, float* h,
                      std::size_t hidden) noexcept LEGATO_NONBLOCKING {
     LEGATO_UNVERIFIED_EFFECTS_BEGIN
     table.gru_update(xg, hg, h, hidden);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
+                               float* h, std::size_t h_stride, std::size_t hidden,
+                               std::size_t channels) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    table.lstm_update_channels(g, g_stride, c, c_stride, h, h_stride, hidden, channels);
+    LEGATO_UNVERIFIED_EFFECTS_END
+}
+
+void simd_gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
+                              std::size_t h_stride, std::size_t hidden,
+                              std::size_t channels) noexcept LEGATO_NONBLOCKING {
+    LEGATO_UNVERIFIED_EFFECTS_BEGIN
+    table.gru_update_channels(xg, hg, gate_stride, h, h_stride, hidden, channels);
     LEGATO_UNVERIFIED_EFFECTS_END
 }
 

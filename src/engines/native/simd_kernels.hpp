@@ -11,6 +11,11 @@ namespace legato::native {
 /// w + c * stride. Real-time safe.
 void simd_matvec(const float* w, std::size_t stride, const float* x, const float* b, float* y,
                  std::size_t rows, std::size_t cols, bool accumulate) noexcept LEGATO_NONBLOCKING;
+/// [any thread] kernels.hpp matvec_channels, with a column stride as simd_matvec.
+void simd_matvec_channels(const float* w, std::size_t stride, const float* x, std::size_t x_stride,
+                          const float* b, float* y, std::size_t y_stride, std::size_t rows,
+                          std::size_t cols, std::size_t channels,
+                          bool accumulate) noexcept LEGATO_NONBLOCKING;
 /// [any thread] kernels.hpp matmul.
 void simd_matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
                  std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
@@ -26,5 +31,12 @@ void simd_lstm_update(const float* g, float* c, float* h,
                       std::size_t hidden) noexcept LEGATO_NONBLOCKING;
 void simd_gru_update(const float* xg, const float* hg, float* h,
                      std::size_t hidden) noexcept LEGATO_NONBLOCKING;
+/// [any thread] kernels.hpp lstm_update_channels / gru_update_channels.
+void simd_lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
+                               float* h, std::size_t h_stride, std::size_t hidden,
+                               std::size_t channels) noexcept LEGATO_NONBLOCKING;
+void simd_gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
+                              std::size_t h_stride, std::size_t hidden,
+                              std::size_t channels) noexcept LEGATO_NONBLOCKING;
 
 }  // namespace legato::native

@@ -52,6 +52,20 @@ public:
     /// [setup thread] An independent copy with its own state (for parallel instances and
     /// channels). Throws std::bad_alloc only.
     virtual std::unique_ptr<StreamModel> clone() const = 0;
+
+    /// [any thread] Independent streams process() runs at once: 1, or what with_channels()
+    /// made. A frame then holds channels() x input_size() values in (channel after channel)
+    /// and channels() x output_size() out.
+    virtual std::size_t channels() const noexcept { return 1; }
+
+    /// [setup thread] A copy in its initial state that runs `channels` streams of this model
+    /// at once, frame by frame, reading each weight once for all of them (matrix-matrix instead
+    /// of one matrix-vector product per channel). Each channel's output is bit for bit what
+    /// this model gives for that channel alone. Null when the model cannot (then run one
+    /// clone() per channel). Throws std::bad_alloc only.
+    virtual std::unique_ptr<StreamModel> with_channels(std::size_t /*channels*/) const {
+        return nullptr;
+    }
 };
 
 }  // namespace legato::native
