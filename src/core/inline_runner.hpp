@@ -46,7 +46,7 @@ private:
                    std::size_t output_channels, std::size_t offset,
                    std::size_t frames) noexcept LEGATO_NONBLOCKING;
 
-    /// [setup thread] How many channels the model runs.
+    /// [any thread] How many channels the model runs. Real-time safe.
     std::size_t channel_count() const noexcept;
 
     std::vector<std::unique_ptr<StreamingInstance>> channels_;  ///< empty when batched
