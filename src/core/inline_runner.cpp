@@ -159,7 +159,7 @@ void InlineRunner::run_block(const float* const* input, std::size_t input_channe
             std::memcpy(output[k] + offset, output[k % channels] + offset, frames * sizeof(float));
 }
 
-std::size_t InlineRunner::channel_count() const noexcept {
+std::size_t InlineRunner::channel_count() const noexcept LEGATO_NONBLOCKING {
     return batch_ ? batch_in_.size() : channels_.size();
 }
 

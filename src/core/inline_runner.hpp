@@ -47,7 +47,7 @@ private:
                    std::size_t frames) noexcept LEGATO_NONBLOCKING;
 
     /// [any thread] How many channels the model runs. Real-time safe.
-    std::size_t channel_count() const noexcept;
+    std::size_t channel_count() const noexcept LEGATO_NONBLOCKING;
 
     std::vector<std::unique_ptr<StreamingInstance>> channels_;  ///< empty when batched
     std::vector<float> scratch_;  ///< a channel's block (missing inputs, extra outputs)
