@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -201,6 +202,65 @@ TEST(NativeKernels, MatmulGivesTheSameBitsForAnySplitOfTheFrames) {
     }
     for (std::size_t i = 0; i < whole.size(); ++i)
         ASSERT_EQ(whole[i], pieces[i]) << "value " << i;
+}
+
+// matmul_blocks reads each frame's columns from several places (a convolution's taps in its
+// history ring, then the input mixin): bit for bit matmul over the same columns gathered into
+// one matrix, at every row count, frame count and block shape, with gaps left alone.
+TEST(NativeKernels, MatmulBlocksIsMatmulOverTheGatheredColumns) {
+    std::mt19937 rng(13);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    const std::vector<std::vector<std::size_t>> shapes = {
+        {16, 16, 16, 1},
+        {8, 8, 8, 1},
+        {1},
+        {5, 3},
+        {2, 7, 1, 4, 9, 3, 3, 1, 6, 2, 2, 1, 5, 1, 1, 4}};
+    for (const std::vector<std::size_t>& shape : shapes)
+        for (std::size_t rows : {1u, 3u, 8u, 13u, 16u, 32u, 40u})
+            for (std::size_t frames : {1u, 3u, 5u, 17u, 64u})
+                for (bool accumulate : {false, true}) {
+                    ASSERT_LE(shape.size(), native::kMaxColumnBlocks);
+                    std::size_t cols = 0;
+                    for (std::size_t c : shape)
+                        cols += c;
+                    std::vector<float> w(rows * cols), bias(rows);
+                    for (float& v : w)
+                        v = value(rng);
+                    for (float& v : bias)
+                        v = value(rng);
+                    // Each block in its own buffer with its own stride; the gathered copy.
+                    std::vector<std::vector<float>> sources;
+                    std::vector<native::ColumnBlock> blocks;
+                    std::vector<float> gathered(frames * cols);
+                    std::size_t at = 0;
+                    for (std::size_t c : shape) {
+                        const std::size_t stride = c + (sources.size() % 3);
+                        std::vector<float>& source = sources.emplace_back(frames * stride);
+                        for (float& v : source)
+                            v = value(rng);
+                        for (std::size_t f = 0; f < frames; ++f)
+                            std::copy_n(source.data() + f * stride, c,
+                                        gathered.data() + f * cols + at);
+                        at += c;
+                    }
+                    for (std::size_t b = 0; b < shape.size(); ++b)
+                        blocks.push_back({sources[b].data(), shape[b], shape[b] + (b % 3)});
+                    const std::size_t y_stride = rows + 2;
+                    std::vector<float> y(frames * y_stride, sentinel);
+                    for (std::size_t f = 0; f < frames; ++f)
+                        for (std::size_t r = 0; r < rows; ++r)
+                            y[f * y_stride + r] = value(rng);
+                    std::vector<float> expected = y;
+                    native::matmul(w.data(), rows, cols, gathered.data(), cols, expected.data(),
+                                   y_stride, frames, accumulate, bias.data());
+                    native::matmul_blocks(w.data(), rows, blocks.data(), blocks.size(), y.data(),
+                                          y_stride, frames, accumulate, bias.data());
+                    for (std::size_t i = 0; i < y.size(); ++i)
+                        ASSERT_EQ(std::memcmp(&y[i], &expected[i], sizeof(float)), 0)
+                            << shape.size() << " blocks, " << rows << " rows, " << frames
+                            << " frames: value " << i << " is " << y[i] << ", not " << expected[i];
+                }
 }
 
 TEST(NativeKernels, PaddedRowsRoundsUpToWholeVectors) {

@@ -55,14 +55,25 @@ void matvec_channels(const float* w, const float* x, std::size_t x_stride, const
 void matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
             std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
             bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING {
+    const ColumnBlock block{x, cols, x_stride};
+    matmul_blocks(w, rows, &block, 1, y, y_stride, frames, accumulate, bias_after);
+}
+
+void matmul_blocks(const float* w, std::size_t rows, const ColumnBlock* blocks, std::size_t count,
+                   float* y, std::size_t y_stride, std::size_t frames, bool accumulate,
+                   const float* bias_after) noexcept LEGATO_NONBLOCKING {
 #if LEGATO_NATIVE_SIMD
-    simd_matmul(w, rows, cols, x, x_stride, y, y_stride, frames, accumulate, bias_after);
+    simd_matmul_blocks(w, rows, blocks, count, y, y_stride, frames, accumulate, bias_after);
 #else
     for (std::size_t f = 0; f < frames; ++f) {
         float* out = y + f * y_stride;
         if (!accumulate)
             std::fill(out, out + rows, 0.0f);
-        matvec_add(w, x + f * x_stride, out, rows, cols);
+        const float* wb = w;
+        for (std::size_t b = 0; b < count; ++b) {
+            matvec_add(wb, blocks[b].x + f * blocks[b].stride, out, rows, blocks[b].cols);
+            wb += blocks[b].cols * rows;
+        }
         if (bias_after != nullptr)
             for (std::size_t r = 0; r < rows; ++r)
                 out[r] += bias_after[r];

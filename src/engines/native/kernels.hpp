@@ -63,6 +63,26 @@ void matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
             std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
             bool accumulate, const float* bias_after = nullptr) noexcept LEGATO_NONBLOCKING;
 
+/// Columns of a product gathered from elsewhere: frame f's `cols` values start at x + f * stride.
+/// A convolution over a block reads each tap as one such block (a stretch of its history ring)
+/// and its input mixin as another, so a frame's taps need no gathering copy.
+struct ColumnBlock {
+    const float* x = nullptr;
+    std::size_t cols = 0;
+    std::size_t stride = 0;
+};
+/// The most blocks one matmul_blocks call takes (a kernel of up to 15 taps and a mixin).
+inline constexpr std::size_t kMaxColumnBlocks = 16;
+
+/// [any thread] matmul with X's columns gathered from `count` <= kMaxColumnBlocks blocks, W's
+/// columns in block order (W is rows x sum of the blocks' cols, column-major). One pass: every
+/// output stays in registers across all blocks, instead of one call (a store and a reload) per
+/// block. The same properties as matmul: the sums do not depend on `frames`, and a single block
+/// gives matmul's bits. y must not alias any block. Real-time safe.
+void matmul_blocks(const float* w, std::size_t rows, const ColumnBlock* blocks, std::size_t count,
+                   float* y, std::size_t y_stride, std::size_t frames, bool accumulate,
+                   const float* bias_after = nullptr) noexcept LEGATO_NONBLOCKING;
+
 /// [any thread] y[i] += x[i] for i < n. Real-time safe.
 void add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
 

@@ -213,7 +213,7 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
             }
             layer.block = !layer.conv_and_mixin.empty() && !layer.conv_pre && !layer.mixin_pre &&
                           !layer.act_pre && !layer.act_post && !layer.layer1x1_post &&
-                          !layer.head1x1_post;
+                          !layer.head1x1_post && c.kernel_sizes[l] + 1 <= kMaxColumnBlocks;
             widest_taps = std::max(widest_taps, c.kernel_sizes[l] * c.channels + cond);
             layer.activation = c.activations[l];
             layer.secondary = c.secondary[l];
@@ -475,24 +475,27 @@ void WaveNetModel::run_layer_block(Layer& layer, float* x, std::size_t channels,
     History& history = layer.history;
     history.push_block(x, frames);
 
-    // z = [W_conv W_mixin] [taps; condition] + bias for every frame, tap by tap in the order
-    // of the frame-by-frame product (tap k reads the chunk's frames (kernel - 1 - k) * dilation
-    // back: one stretch of the ring, or two where it wraps).
+    // z = [W_conv W_mixin] [taps; condition] + bias for every frame, one product over the
+    // taps (tap k reads the chunk's frames (kernel - 1 - k) * dilation back: a stretch of the
+    // ring) and the condition. Frames are cut where a tap's stretch wraps around the ring (at
+    // most once per tap per chunk): the sums do not depend on the cut.
     float* z = block_z_.data();
     const std::size_t ring = history.mask + 1;
     const std::size_t first = (history.newest - (frames - 1)) & history.mask;
-    for (std::size_t k = 0; k < kernel; ++k) {
-        const std::size_t start = (first - (kernel - 1 - k) * layer.conv.dilation) & history.mask;
-        const std::size_t before_wrap = std::min(frames, ring - start);
-        const float* w = layer.conv_and_mixin.data() + k * channels * z_rows;
-        matmul(w, z_rows, channels, history.data.data() + start * channels, channels, z, z_rows,
-               before_wrap, k > 0);
-        if (before_wrap < frames)
-            matmul(w, z_rows, channels, history.data.data(), channels, z + before_wrap * z_rows,
-                   z_rows, frames - before_wrap, k > 0);
+    ColumnBlock blocks[kMaxColumnBlocks];
+    for (std::size_t done = 0; done < frames;) {
+        std::size_t n = frames - done;
+        for (std::size_t k = 0; k < kernel; ++k) {
+            const std::size_t at =
+                (first + done - (kernel - 1 - k) * layer.conv.dilation) & history.mask;
+            n = std::min(n, ring - at);
+            blocks[k] = {history.data.data() + at * channels, channels, channels};
+        }
+        blocks[kernel] = {condition + done * condition_size_, condition_size_, condition_size_};
+        matmul_blocks(layer.conv_and_mixin.data(), z_rows, blocks, kernel + 1, z + done * z_rows,
+                      z_rows, n, false, layer.conv.bias.empty() ? nullptr : layer.conv.bias.data());
+        done += n;
     }
-    matmul(layer.conv_and_mixin.data() + kernel * channels * z_rows, z_rows, condition_size_,
-           condition, condition_size_, z, z_rows, frames, true, layer.conv.bias.data());
 
     const bool per_channel =
         layer.activation.kind == NamActivation::Kind::prelu && layer.activation.slopes.size() > 1;

@@ -16,10 +16,11 @@ void simd_matvec_channels(const float* w, std::size_t stride, const float* x, st
                           const float* b, float* y, std::size_t y_stride, std::size_t rows,
                           std::size_t cols, std::size_t channels,
                           bool accumulate) noexcept LEGATO_NONBLOCKING;
-/// [any thread] kernels.hpp matmul.
-void simd_matmul(const float* w, std::size_t rows, std::size_t cols, const float* x,
-                 std::size_t x_stride, float* y, std::size_t y_stride, std::size_t frames,
-                 bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING;
+struct ColumnBlock;
+/// [any thread] kernels.hpp matmul_blocks.
+void simd_matmul_blocks(const float* w, std::size_t rows, const ColumnBlock* blocks,
+                        std::size_t count, float* y, std::size_t y_stride, std::size_t frames,
+                        bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING;
 /// [any thread] kernels.hpp add.
 void simd_add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
 /// [any thread] In place, within 4 ULP of the exact tanh (Highway's Expm1, a Newton reciprocal).
