@@ -224,7 +224,7 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
         array_out.head_rechannel =
             take_conv(weights, array_out.head_in, c.head_size, c.head_kernel_size, 1, 1,
                       c.head_bias, array + " (head rechannel)");
-        array_out.head_history = make_history(array_out.head_in, c.head_kernel_size - 1);
+        array_out.head_history = make_history(array_out.head_in, c.head_kernel_size - 1 + kChunk);
         widest_taps = std::max(widest_taps, c.head_kernel_size * array_out.head_in);
         lookback += c.head_kernel_size - 1;
         widest_stream = std::max(widest_stream, c.channels);
@@ -466,6 +466,35 @@ void WaveNetModel::run_layer(Layer& layer, float* x, std::size_t channels, const
     }
 }
 
+std::size_t WaveNetModel::tap_blocks(const Conv& conv, const History& history, std::size_t frames,
+                                     std::size_t done,
+                                     ColumnBlock* blocks) noexcept LEGATO_NONBLOCKING {
+    // Tap k of frame f reads the ring (kernel - 1 - k) * dilation frames before f: for
+    // consecutive frames, consecutive slots, until the stretch wraps around the ring.
+    const std::size_t ring = history.mask + 1;
+    const std::size_t first = (history.newest - (frames - 1)) & history.mask;
+    std::size_t n = frames - done;
+    for (std::size_t k = 0; k < conv.kernel; ++k) {
+        const std::size_t at =
+            (first + done - (conv.kernel - 1 - k) * conv.dilation) & history.mask;
+        n = std::min(n, ring - at);
+        blocks[k] = {history.data.data() + at * conv.in, conv.in, conv.in};
+    }
+    return n;
+}
+
+void WaveNetModel::conv_block(const Conv& conv, History& history, const float* x, float* y,
+                              std::size_t frames) noexcept LEGATO_NONBLOCKING {
+    history.push_block(x, frames);
+    ColumnBlock blocks[kMaxColumnBlocks];
+    for (std::size_t done = 0; done < frames;) {
+        const std::size_t n = tap_blocks(conv, history, frames, done, blocks);
+        matmul_blocks(conv.weight.data(), conv.out, blocks, conv.kernel, y + done * conv.out,
+                      conv.out, n, false, conv.bias.empty() ? nullptr : conv.bias.data());
+        done += n;
+    }
+}
+
 void WaveNetModel::run_layer_block(Layer& layer, float* x, std::size_t channels,
                                    const float* condition, float* head_sum, std::size_t head_in,
                                    std::size_t frames) noexcept LEGATO_NONBLOCKING {
@@ -475,22 +504,12 @@ void WaveNetModel::run_layer_block(Layer& layer, float* x, std::size_t channels,
     History& history = layer.history;
     history.push_block(x, frames);
 
-    // z = [W_conv W_mixin] [taps; condition] + bias for every frame, one product over the
-    // taps (tap k reads the chunk's frames (kernel - 1 - k) * dilation back: a stretch of the
-    // ring) and the condition. Frames are cut where a tap's stretch wraps around the ring (at
-    // most once per tap per chunk): the sums do not depend on the cut.
+    // z = [W_conv W_mixin] [taps; condition] + bias for every frame: one product over the
+    // taps (stretches of the ring) and the condition.
     float* z = block_z_.data();
-    const std::size_t ring = history.mask + 1;
-    const std::size_t first = (history.newest - (frames - 1)) & history.mask;
     ColumnBlock blocks[kMaxColumnBlocks];
     for (std::size_t done = 0; done < frames;) {
-        std::size_t n = frames - done;
-        for (std::size_t k = 0; k < kernel; ++k) {
-            const std::size_t at =
-                (first + done - (kernel - 1 - k) * layer.conv.dilation) & history.mask;
-            n = std::min(n, ring - at);
-            blocks[k] = {history.data.data() + at * channels, channels, channels};
-        }
+        const std::size_t n = tap_blocks(layer.conv, history, frames, done, blocks);
         blocks[kernel] = {condition + done * condition_size_, condition_size_, condition_size_};
         matmul_blocks(layer.conv_and_mixin.data(), z_rows, blocks, kernel + 1, z + done * z_rows,
                       z_rows, n, false, layer.conv.bias.empty() ? nullptr : layer.conv.bias.data());
@@ -576,11 +595,17 @@ void WaveNetModel::run_chunk(const float* in, float* out,
             else
                 run_layer(layer, x, array.channels, condition, head_sum_.data(), array.head_in,
                           frames);
-        const std::size_t head_size = array.head_rechannel.out;
-        for (std::size_t f = 0; f < frames; ++f) {
-            std::copy_n(head_sum_.data() + f * array.head_in, array.head_in,
-                        array.head_history.push());
-            conv_frame(array.head_rechannel, array.head_history, head_out_.data() + f * head_size);
+        if (array.head_rechannel.kernel <= kMaxColumnBlocks) {
+            conv_block(array.head_rechannel, array.head_history, head_sum_.data(), head_out_.data(),
+                       frames);
+        } else {
+            const std::size_t head_size = array.head_rechannel.out;
+            for (std::size_t f = 0; f < frames; ++f) {
+                std::copy_n(head_sum_.data() + f * array.head_in, array.head_in,
+                            array.head_history.push());
+                conv_frame(array.head_rechannel, array.head_history,
+                           head_out_.data() + f * head_size);
+            }
         }
         source = x;
         source_rows = array.channels;
