@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engines/native/kernels.hpp"
 #include "engines/native/native_model_file.hpp"
 
 namespace {
@@ -111,6 +112,30 @@ BENCHMARK(BM_NativeNamA1Standard)
     ->Args({128, 1, 0})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NativeNamLstmH3)->Args({1, 1, 0})->Args({64, 1, 0})->Unit(benchmark::kMillisecond);
+
+// The WaveNet's product kernel alone: {rows, columns}, 64 frames (a chunk), weights and inputs
+// in cache; counter: multiply-adds per ns. 16 x 49 is an A1-standard layer's convolution (three
+// taps of 16 channels and the input mixin), 16 x 16 its 1x1, 8 x 25 and 8 x 8 the second array.
+void BM_NativeMatmul(benchmark::State& state) {
+    const auto rows = static_cast<std::size_t>(state.range(0));
+    const auto cols = static_cast<std::size_t>(state.range(1));
+    constexpr std::size_t frames = 64;
+    legato::native::Floats w(rows * cols, 0.01f), x(frames * cols, 0.5f), y(frames * rows);
+    for (auto _ : state) {
+        legato::native::matmul(w.data(), rows, cols, x.data(), cols, y.data(), rows, frames, false);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["macs_per_ns"] = benchmark::Counter(
+        static_cast<double>(rows * cols * frames) * static_cast<double>(state.iterations()) * 1e-9,
+        benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_NativeMatmul)
+    ->Args({16, 49})
+    ->Args({16, 16})
+    ->Args({8, 25})
+    ->Args({8, 8})
+    ->Args({32, 49});
 
 }  // namespace
 

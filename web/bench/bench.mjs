@@ -182,6 +182,18 @@ try {
       paced.time += after.meanInferenceMs * after.inferencesCompleted - before.meanInferenceMs * before.inferencesCompleted;
       paced.count += after.inferencesCompleted - before.inferencesCompleted;
     };
+    // Back to back in batches of `batch` hops timed together (each value their mean): the
+    // clock's 5 µs steps are a tenth of a run, too coarse for a ratio of single-run medians.
+    const batch = 8;
+    const batchedTrips = (h, into) => {
+      for (let k = 0; k + batch <= runs; k += batch) {
+        const t = performance.now();
+        for (let j = 0; j < batch; ++j) h.process(input, output);
+        if (k >= warm) into.push((performance.now() - t) / batch);
+      }
+    };
+    const directBatched = [];
+    const tripsBatched = [];
     const pacedRuns = 150;
     const direct = [];
     const trips = [];
@@ -193,6 +205,9 @@ try {
       direct.push(...times.slice(warm));
       roundTrips(handler, trips);
       roundTrips(handlerAsync, tripsAsync);
+      const batched = await legato.benchEngineDirect(engine, [[1, 1, hop + past]], [[1, 1, hop]], runs, 0, batch);
+      directBatched.push(...batched.slice(Math.ceil(warm / batch)));
+      batchedTrips(handler, tripsBatched);
       directPaced.push(...await legato.benchEngineDirect(engine, [[1, 1, hop + past]], [[1, 1, hop]], pacedRuns, gap));
       pacedRun(handler);
     }
@@ -202,6 +217,10 @@ try {
     stats(`${name}: through Legato, offline process() round trip per hop`, trips, "ms");
     rows.push({ name: `${name}: through Legato / direct (ratio of medians, same rounds)`,
                 median: median(trips) / median(direct), unit: "x", n: rounds });
+    stats(`${name}: directly, batches of ${batch} runs (each value a batch's mean)`, directBatched, "ms");
+    stats(`${name}: through Legato, batches of ${batch} round trips (each value a batch's mean)`, tripsBatched, "ms");
+    rows.push({ name: `${name}: batches of ${batch}, through Legato / direct (ratio of medians)`,
+                median: median(tripsBatched) / median(directBatched), unit: "x", n: rounds });
     stats(`${name}: through Legato, worker in waitAsync, offline process() round trip`, tripsAsync, "ms");
     rows.push({ name: `${name}: through Legato, worker in waitAsync / direct (ratio of medians)`,
                 median: median(tripsAsync) / median(direct), unit: "x", n: rounds });

@@ -345,12 +345,13 @@ export class Legato {
 
   /** [main thread] Benchmark support (npm run bench): runs an engine class directly on
    *  JavaScript worker 0, without Legato, on private tensors of the given shapes; returns each
-   *  run's time in ms, sleeping `gapMs` before each (0: back to back). The "onnxruntime-web"
-   *  kind takes `options.model` (URL or bytes). */
+   *  run's time in ms, sleeping `gapMs` before each (0: back to back). Back to back, `batch`
+   *  runs are timed together and each entry is their mean (runs / batch entries). The
+   *  "onnxruntime-web" kind takes `options.model` (URL or bytes). */
   async benchEngineDirect(engine: { kind: "js" | "onnxruntime-web"; module?: string; export?: string;
                                     options?: Record<string, unknown> },
                           inputs: number[][], outputs: number[][], runs: number,
-                          gapMs = 0): Promise<number[]> {
+                          gapMs = 0, batch = 1): Promise<number[]> {
     if (this.jsWorkers.length === 0) throw new Error("legato: benchEngineDirect needs a JavaScript worker");
     const base = String(globalThis.location?.href ?? "");
     const ort = engine.kind === "onnxruntime-web";
@@ -360,7 +361,7 @@ export class Legato {
       if (typeof options.model === "string") options.model = new URL(options.model, base).href;
     }
     return (await this.jsWorkers[0].ask({
-      kind: "bench", runs, gapMs, inputs, outputs, options,
+      kind: "bench", runs, gapMs, batch, inputs, outputs, options,
       module: ort ? new URL("./onnxruntime-web.js", import.meta.url).href : new URL(String(engine.module), base).href,
       exportName: ort ? "OnnxRuntimeWebEngine" : engine.export ?? "default",
     })) as number[];
