@@ -16,6 +16,7 @@
 #include <hwy/highway.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "engines/native/kernels.hpp"
 
@@ -299,11 +300,42 @@ HWY_INLINE V Reciprocal(D d, V v) {
     return hn::Mul(r, hn::NegMulAdd(v, r, hn::Set(d, 2.0f)));
 }
 
+// Highway's Exp and Expm1, bit for bit (the same reduction, polynomial and rounding of q),
+// restricted to the ranges the activations feed them, where 2^q is one normal float: one
+// scaling by 2^q instead of two half-steps, and none of the range checks. About a fifth fewer
+// instructions per logistic or tanh; the results are exactly Highway's (a scaling by a power of
+// two is exact either way, and where Highway's would give a subnormal e, 1 + e is 1 all the
+// same). Uses Highway 1.0's impl::ExpImpl, the code its own Exp and Expm1 run.
+template <class D, class V>
+HWY_INLINE V ExpUpTo88(D d, V x) {  // exp(x) for x in [-88, 88]
+    const hn::Rebind<int32_t, D> di;
+    hn::impl::ExpImpl<float> impl;
+    // q = x / ln 2 rounded half away from zero, as Highway's Exp.
+    const auto q =
+        hn::ConvertTo(di, hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f),
+                                     hn::Or(hn::Set(d, 0.5f), hn::And(x, hn::Set(d, -0.0f)))));
+    const V y = hn::Add(impl.ExpPoly(d, impl.ExpReduce(d, x, q)), hn::Set(d, 1.0f));
+    return hn::Mul(y, impl.Pow2I(d, q));
+}
+
+template <class D, class V>
+HWY_INLINE V Expm1UpTo36(D d, V x) {  // expm1(x) for x in [0, 36]
+    const hn::Rebind<int32_t, D> di;
+    hn::impl::ExpImpl<float> impl;
+    const V one = hn::Set(d, 1.0f);
+    const auto q = hn::ConvertTo(
+        di, hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f), hn::Set(d, 0.5f)));
+    const V y = impl.ExpPoly(d, impl.ExpReduce(d, x, q));
+    // Below ln(2) / 2, q is 0 and the polynomial is expm1 itself (no cancellation).
+    return hn::IfThenElse(hn::Lt(x, hn::Set(d, 0.346573590279972654708616f)), y,
+                          hn::Sub(hn::Mul(hn::Add(y, one), impl.Pow2I(d, q)), one));
+}
+
 template <class D, class V>
 HWY_INLINE V Sigmoid(D d, V v) {
     const V one = hn::Set(d, 1.0f);
-    // exp(-x) within Exp's valid range; below -88 the result is 0 to float precision.
-    const V e = hn::Exp(d, hn::Min(hn::Neg(v), hn::Set(d, 88.0f)));
+    // exp(-x) within [-88, 88]: beyond, 1 / (1 + e) is 1 or 0 to float precision all the same.
+    const V e = ExpUpTo88(d, hn::Max(hn::Min(hn::Neg(v), hn::Set(d, 88.0f)), hn::Set(d, -88.0f)));
     return Reciprocal(d, hn::Add(one, e));
 }
 
@@ -314,7 +346,7 @@ template <class D, class V>
 HWY_INLINE V TanhExact(D d, V x) {
     const V sign = hn::And(hn::SignBit(d), x);
     const V magnitude = hn::Xor(x, sign);
-    const V e = hn::Expm1(d, hn::Mul(hn::Min(magnitude, hn::Set(d, 18.0f)), hn::Set(d, 2.0f)));
+    const V e = Expm1UpTo36(d, hn::Mul(hn::Min(magnitude, hn::Set(d, 18.0f)), hn::Set(d, 2.0f)));
     return hn::Xor(hn::Mul(e, Reciprocal(d, hn::Add(e, hn::Set(d, 2.0f)))), sign);
 }
 
