@@ -9,6 +9,32 @@
 
 namespace legato::core {
 
+namespace {
+
+// One streaming instance per channel, presented as a batch, so that an engine (or a model)
+// that cannot batch channels runs through the same path as one that can.
+class InstancePerChannel final : public StreamingBatch {
+public:
+    explicit InstancePerChannel(std::vector<std::unique_ptr<StreamingInstance>> instances)
+        : instances_(std::move(instances)) {}
+
+    void process(const float* const* in, float* const* out,
+                 std::size_t frames) noexcept LEGATO_NONBLOCKING override {
+        for (std::size_t c = 0; c < instances_.size(); ++c)
+            instances_[c]->process(in[c], out[c], frames);
+    }
+
+    void reset() noexcept LEGATO_NONBLOCKING override {
+        for (auto& instance : instances_)
+            instance->reset();
+    }
+
+private:
+    std::vector<std::unique_ptr<StreamingInstance>> instances_;
+};
+
+}  // namespace
+
 std::string InlineRunner::tensor_problem(const InferenceConfig& config) {
     if (config.engines.size() != 1)
         return "it has " + std::to_string(config.engines.size()) +
@@ -41,20 +67,21 @@ InlineRunner::InlineRunner(const InferenceConfig& config, const HostConfig& host
     const std::size_t channels = config.inputs.front().channels;
     if (channels > 1)
         batch_ = engine.backend->create_streaming_batch(engine.model, max_block_, channels);
-    if (batch_) {
-        batch_in_.assign(channels, nullptr);
-        batch_out_.assign(channels, nullptr);
-        batch_scratch_.assign(channels * max_block_, 0.0f);
-        return;
+    if (!batch_) {
+        std::vector<std::unique_ptr<StreamingInstance>> instances;
+        for (std::size_t c = 0; c < channels; ++c) {
+            auto instance = engine.backend->create_streaming_instance(engine.model, max_block_);
+            if (!instance)
+                throw Error("the " + engine.backend->name() +
+                            " engine cannot run inline (only engines that stream real-time "
+                            "safely can: the native engine)");
+            instances.push_back(std::move(instance));
+        }
+        batch_ = std::make_unique<InstancePerChannel>(std::move(instances));
     }
-    for (std::size_t c = 0; c < channels; ++c) {
-        auto instance = engine.backend->create_streaming_instance(engine.model, max_block_);
-        if (!instance)
-            throw Error("the " + engine.backend->name() +
-                        " engine cannot run inline (only engines that stream real-time safely "
-                        "can: the native engine)");
-        channels_.push_back(std::move(instance));
-    }
+    batch_in_.assign(channels, nullptr);
+    batch_out_.assign(channels, nullptr);
+    batch_scratch_.assign(channels * max_block_, 0.0f);
 }
 
 double InlineRunner::measure_block_ms(std::size_t runs) {
@@ -73,17 +100,11 @@ double InlineRunner::measure_block_ms(std::size_t runs) {
     std::vector<double> times;
     for (std::size_t r = 0; r < runs + 3; ++r) {
         const std::int64_t start = rt::now_ns();
-        if (batch_)
-            batch_->process(batch_in_.data(), batch_out_.data(), max_block_);
-        for (auto& channel : channels_)
-            channel->process(block.data(), scratch_.data(), max_block_);
+        batch_->process(batch_in_.data(), batch_out_.data(), max_block_);
         if (r >= 3)  // cold runs: caches, page faults
             times.push_back(static_cast<double>(rt::now_ns() - start) / 1e6);
     }
-    if (batch_)
-        batch_->reset();
-    for (auto& channel : channels_)
-        channel->reset();
+    batch_->reset();
     std::sort(times.begin(), times.end());
     return times[times.size() > 3 ? times.size() - 4 : times.size() - 1];
 }
@@ -99,10 +120,7 @@ void InlineRunner::process(const float* const* input, std::size_t input_channels
         Counters::bump(counters_.oversized);
     const std::uint64_t resets = controls_.reset_requests.load(std::memory_order_acquire);
     if (resets != applied_resets_) {
-        if (batch_)
-            batch_->reset();
-        for (auto& channel : channels_)
-            channel->reset();
+        batch_->reset();
         applied_resets_ = resets;
         Counters::bump(counters_.resets);
     }
@@ -122,45 +140,25 @@ void InlineRunner::process(const float* const* input, std::size_t input_channels
 void InlineRunner::run_block(const float* const* input, std::size_t input_channels,
                              float* const* output, std::size_t output_channels, std::size_t offset,
                              std::size_t frames) noexcept {
-    const std::size_t channels = channel_count();
-    if (batch_) {
-        // Missing inputs read silence (scratch_, zeroed here); outputs the host does not take
-        // go to the channel's own scratch block.
-        bool silence = false;
-        for (std::size_t c = 0; c < channels; ++c) {
-            const float* in = input != nullptr && c < input_channels ? input[c] : nullptr;
-            float* out = output != nullptr && c < output_channels ? output[c] : nullptr;
-            silence = silence || in == nullptr;
-            batch_in_[c] = in != nullptr ? in + offset : scratch_.data();
-            batch_out_[c] = out != nullptr ? out + offset : batch_scratch_.data() + c * max_block_;
-        }
-        if (silence)
-            std::memset(scratch_.data(), 0, frames * sizeof(float));
-        batch_->process(batch_in_.data(), batch_out_.data(), frames);
+    const std::size_t channels = batch_in_.size();
+    // Missing inputs read silence (scratch_, zeroed here); outputs the host does not take go
+    // to the channel's own scratch block. A host buffer may be both a channel's input and its
+    // output (in place).
+    bool silence = false;
+    for (std::size_t c = 0; c < channels; ++c) {
+        const float* in = input != nullptr && c < input_channels ? input[c] : nullptr;
+        float* out = output != nullptr && c < output_channels ? output[c] : nullptr;
+        silence = silence || in == nullptr;
+        batch_in_[c] = in != nullptr ? in + offset : scratch_.data();
+        batch_out_[c] = out != nullptr ? out + offset : batch_scratch_.data() + c * max_block_;
     }
-    for (std::size_t c = 0; c < channels_.size(); ++c) {
-        const float* in = input != nullptr && c < input_channels && input[c] != nullptr
-                              ? input[c] + offset
-                              : nullptr;
-        // The channel's output goes straight to the host's buffer when it has one (the
-        // instance may run in place); else to scratch, which also stands in for silence.
-        float* out = output != nullptr && c < output_channels && output[c] != nullptr
-                         ? output[c] + offset
-                         : scratch_.data();
-        if (in == nullptr) {
-            std::memset(scratch_.data(), 0, frames * sizeof(float));
-            in = scratch_.data();
-        }
-        channels_[c]->process(in, out, frames);
-    }
+    if (silence)
+        std::memset(scratch_.data(), 0, frames * sizeof(float));
+    batch_->process(batch_in_.data(), batch_out_.data(), frames);
     // Output channels beyond the model's repeat its channels (as the pool path does).
     for (std::size_t k = channels; output != nullptr && k < output_channels; ++k)
         if (output[k] != nullptr && output[k % channels] != nullptr)
             std::memcpy(output[k] + offset, output[k % channels] + offset, frames * sizeof(float));
-}
-
-std::size_t InlineRunner::channel_count() const noexcept LEGATO_NONBLOCKING {
-    return batch_ ? batch_in_.size() : channels_.size();
 }
 
 }  // namespace legato::core

@@ -46,13 +46,9 @@ private:
                    std::size_t output_channels, std::size_t offset,
                    std::size_t frames) noexcept LEGATO_NONBLOCKING;
 
-    /// [any thread] How many channels the model runs. Real-time safe.
-    std::size_t channel_count() const noexcept LEGATO_NONBLOCKING;
-
-    std::vector<std::unique_ptr<StreamingInstance>> channels_;  ///< empty when batched
-    std::vector<float> scratch_;  ///< a channel's block (missing inputs, extra outputs)
-    // Batched: the instance, its channel pointers, and a block per channel for outputs the
-    // host does not take.
+    std::vector<float> scratch_;  ///< silence for the inputs the host does not give
+    // Every channel: the engine's batch, or one instance per channel behind the same interface;
+    // its channel pointers, and a block per channel for outputs the host does not take.
     std::unique_ptr<StreamingBatch> batch_;
     std::vector<const float*> batch_in_;
     std::vector<float*> batch_out_;
