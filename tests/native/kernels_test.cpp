@@ -263,6 +263,31 @@ TEST(NativeKernels, MatmulBlocksIsMatmulOverTheGatheredColumns) {
                 }
 }
 
+// A product over more blocks than a caller gathers at once continues in a second call with
+// `accumulate` (nam_wavenet's convolve_pushed for kernels past kMaxColumnBlocks taps): the same
+// bits as one pass.
+TEST(NativeKernels, MatmulBlocksContinuedThroughAccumulateIsOnePass) {
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    const std::size_t rows = 16, frames = 37, count = 20, cols = 3;
+    std::vector<float> w(rows * cols * count), x(frames * cols * count), bias(rows);
+    for (std::vector<float>* v : {&w, &x, &bias})
+        for (float& e : *v)
+            e = value(rng);
+    std::vector<native::ColumnBlock> blocks;
+    for (std::size_t b = 0; b < count; ++b)
+        blocks.push_back({x.data() + b * cols, cols, cols * count});
+    std::vector<float> whole(frames * rows), split(frames * rows);
+    native::matmul_blocks(w.data(), rows, blocks.data(), count, whole.data(), rows, frames, false,
+                          bias.data());
+    const std::size_t first = native::kMaxColumnBlocks;
+    native::matmul_blocks(w.data(), rows, blocks.data(), first, split.data(), rows, frames, false);
+    native::matmul_blocks(w.data() + first * cols * rows, rows, blocks.data() + first,
+                          count - first, split.data(), rows, frames, true, bias.data());
+    for (std::size_t i = 0; i < whole.size(); ++i)
+        ASSERT_EQ(std::memcmp(&whole[i], &split[i], sizeof(float)), 0) << "value " << i;
+}
+
 TEST(NativeKernels, PaddedRowsRoundsUpToWholeVectors) {
     EXPECT_EQ(native::padded_rows(1), native::kernel_pad);
     EXPECT_EQ(native::padded_rows(160), 160u);

@@ -214,6 +214,25 @@ TEST(NamInfo, TheModelDescriptionCarriesTheRateAndMetadataAsFields) {
     EXPECT_FALSE(r.sample_rate.has_value());
 }
 
+// Kernels of more taps than matmul_blocks takes in one pass (20: two passes, the input mixin in
+// the second) give the same bits however the stream is cut into calls.
+TEST(NamWaveNet, LongKernelsStreamTheSameAtEveryBlockSize) {
+    nlohmann::json file = wavenet_file();
+    for (auto& array : file["config"]["layers"])
+        array["kernel_size"] = 20;
+    file["weights"] = weights(589, 7);  // 405 (first array) + 183 (second) + head_scale
+    const std::vector<float> in = noise(700, 5);
+    std::vector<float> whole(700);
+    load(file)->process(in.data(), whole.data(), 700);
+    for (std::size_t block : {1u, 3u, 97u}) {
+        const std::unique_ptr<StreamModel> model = load(file);
+        std::vector<float> cut(700);
+        for (std::size_t at = 0; at < 700; at += block)
+            model->process(in.data() + at, cut.data() + at, std::min(block, 700 - at));
+        EXPECT_EQ(cut, whole) << "blocks of " << block;
+    }
+}
+
 TEST(NamContainer, RunsTheLargestSubmodel) {
     nlohmann::json small = lstm_file();
     small["config"]["hidden_size"] = 1;

@@ -71,14 +71,16 @@ struct ColumnBlock {
     std::size_t cols = 0;
     std::size_t stride = 0;
 };
-/// The most blocks one matmul_blocks call takes (a kernel of up to 15 taps and a mixin).
+/// How many blocks a caller gathers for one matmul_blocks call (on its stack). More columns
+/// continue in a further call with `accumulate`: each output is one FMA chain over its columns
+/// in order, so the continued sum has the bits of a single pass.
 inline constexpr std::size_t kMaxColumnBlocks = 16;
 
-/// [any thread] matmul with X's columns gathered from `count` <= kMaxColumnBlocks blocks, W's
-/// columns in block order (W is rows x sum of the blocks' cols, column-major). One pass: every
-/// output stays in registers across all blocks, instead of one call (a store and a reload) per
-/// block. The same properties as matmul: the sums do not depend on `frames`, and a single block
-/// gives matmul's bits. y must not alias any block. Real-time safe.
+/// [any thread] matmul with X's columns gathered from `count` blocks, W's columns in block
+/// order (W is rows x sum of the blocks' cols, column-major). One pass: every output stays in
+/// registers across all blocks, instead of one call (a store and a reload) per block. The same
+/// properties as matmul: the sums do not depend on `frames`, and a single block gives matmul's
+/// bits. y must not alias any block. Real-time safe.
 void matmul_blocks(const float* w, std::size_t rows, const ColumnBlock* blocks, std::size_t count,
                    float* y, std::size_t y_stride, std::size_t frames, bool accumulate,
                    const float* bias_after = nullptr) noexcept LEGATO_NONBLOCKING;

@@ -213,7 +213,7 @@ WaveNetModel::WaveNetModel(WaveNetConfig config, WeightCursor& weights, ModelInf
             }
             layer.block = !layer.conv_and_mixin.empty() && !layer.conv_pre && !layer.mixin_pre &&
                           !layer.act_pre && !layer.act_post && !layer.layer1x1_post &&
-                          !layer.head1x1_post && c.kernel_sizes[l] + 1 <= kMaxColumnBlocks;
+                          !layer.head1x1_post;
             widest_taps = std::max(widest_taps, c.kernel_sizes[l] * c.channels + cond);
             layer.activation = c.activations[l];
             layer.secondary = c.secondary[l];
@@ -466,31 +466,41 @@ void WaveNetModel::run_layer(Layer& layer, float* x, std::size_t channels, const
     }
 }
 
-std::size_t WaveNetModel::tap_blocks(const Conv& conv, const History& history, std::size_t frames,
-                                     std::size_t done,
-                                     ColumnBlock* blocks) noexcept LEGATO_NONBLOCKING {
+void WaveNetModel::convolve_pushed(const float* w, const Conv& conv, const History& history,
+                                   std::size_t frames, const ColumnBlock* extra,
+                                   float* y) noexcept LEGATO_NONBLOCKING {
     // Tap k of frame f reads the ring (kernel - 1 - k) * dilation frames before f: for
     // consecutive frames, consecutive slots, until the stretch wraps around the ring.
     const std::size_t ring = history.mask + 1;
     const std::size_t first = (history.newest - (frames - 1)) & history.mask;
-    std::size_t n = frames - done;
-    for (std::size_t k = 0; k < conv.kernel; ++k) {
-        const std::size_t at =
-            (first + done - (conv.kernel - 1 - k) * conv.dilation) & history.mask;
-        n = std::min(n, ring - at);
-        blocks[k] = {history.data.data() + at * conv.in, conv.in, conv.in};
-    }
-    return n;
-}
-
-void WaveNetModel::conv_block(const Conv& conv, History& history, const float* x, float* y,
-                              std::size_t frames) noexcept LEGATO_NONBLOCKING {
-    history.push_block(x, frames);
-    ColumnBlock blocks[kMaxColumnBlocks];
+    const std::size_t blocks_total = conv.kernel + (extra != nullptr ? 1 : 0);
+    const float* bias = conv.bias.empty() ? nullptr : conv.bias.data();
     for (std::size_t done = 0; done < frames;) {
-        const std::size_t n = tap_blocks(conv, history, frames, done, blocks);
-        matmul_blocks(conv.weight.data(), conv.out, blocks, conv.kernel, y + done * conv.out,
-                      conv.out, n, false, conv.bias.empty() ? nullptr : conv.bias.data());
+        auto slot = [&](std::size_t k) {
+            return (first + done - (conv.kernel - 1 - k) * conv.dilation) & history.mask;
+        };
+        std::size_t n = frames - done;
+        for (std::size_t k = 0; k < conv.kernel; ++k)
+            n = std::min(n, ring - slot(k));
+        // kMaxColumnBlocks blocks per pass; a further pass continues the same sums.
+        const float* w_pass = w;
+        for (std::size_t k0 = 0; k0 < blocks_total; k0 += kMaxColumnBlocks) {
+            const std::size_t count = std::min(kMaxColumnBlocks, blocks_total - k0);
+            ColumnBlock blocks[kMaxColumnBlocks];
+            std::size_t cols = 0;
+            for (std::size_t i = 0; i < count; ++i) {
+                const std::size_t k = k0 + i;
+                blocks[i] =
+                    k < conv.kernel
+                        ? ColumnBlock{history.data.data() + slot(k) * conv.in, conv.in, conv.in}
+                        : ColumnBlock{extra->x + done * extra->stride, extra->cols, extra->stride};
+                cols += blocks[i].cols;
+            }
+            const bool last = k0 + count == blocks_total;
+            matmul_blocks(w_pass, conv.out, blocks, count, y + done * conv.out, conv.out, n, k0 > 0,
+                          last ? bias : nullptr);
+            w_pass += cols * conv.out;
+        }
         done += n;
     }
 }
@@ -500,21 +510,14 @@ void WaveNetModel::run_layer_block(Layer& layer, float* x, std::size_t channels,
                                    std::size_t frames) noexcept LEGATO_NONBLOCKING {
     const std::size_t b = layer.bottleneck;
     const std::size_t z_rows = layer.conv.out;
-    const std::size_t kernel = layer.conv.kernel;
     History& history = layer.history;
     history.push_block(x, frames);
 
     // z = [W_conv W_mixin] [taps; condition] + bias for every frame: one product over the
     // taps (stretches of the ring) and the condition.
     float* z = block_z_.data();
-    ColumnBlock blocks[kMaxColumnBlocks];
-    for (std::size_t done = 0; done < frames;) {
-        const std::size_t n = tap_blocks(layer.conv, history, frames, done, blocks);
-        blocks[kernel] = {condition + done * condition_size_, condition_size_, condition_size_};
-        matmul_blocks(layer.conv_and_mixin.data(), z_rows, blocks, kernel + 1, z + done * z_rows,
-                      z_rows, n, false, layer.conv.bias.empty() ? nullptr : layer.conv.bias.data());
-        done += n;
-    }
+    const ColumnBlock condition_block{condition, condition_size_, condition_size_};
+    convolve_pushed(layer.conv_and_mixin.data(), layer.conv, history, frames, &condition_block, z);
 
     const bool per_channel =
         layer.activation.kind == NamActivation::Kind::prelu && layer.activation.slopes.size() > 1;
@@ -595,18 +598,9 @@ void WaveNetModel::run_chunk(const float* in, float* out,
             else
                 run_layer(layer, x, array.channels, condition, head_sum_.data(), array.head_in,
                           frames);
-        if (array.head_rechannel.kernel <= kMaxColumnBlocks) {
-            conv_block(array.head_rechannel, array.head_history, head_sum_.data(), head_out_.data(),
-                       frames);
-        } else {
-            const std::size_t head_size = array.head_rechannel.out;
-            for (std::size_t f = 0; f < frames; ++f) {
-                std::copy_n(head_sum_.data() + f * array.head_in, array.head_in,
-                            array.head_history.push());
-                conv_frame(array.head_rechannel, array.head_history,
-                           head_out_.data() + f * head_size);
-            }
-        }
+        array.head_history.push_block(head_sum_.data(), frames);
+        convolve_pushed(array.head_rechannel.weight.data(), array.head_rechannel,
+                        array.head_history, frames, nullptr, head_out_.data());
         source = x;
         source_rows = array.channels;
     }

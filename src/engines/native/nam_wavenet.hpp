@@ -196,14 +196,14 @@ private:
     static void gather_taps(const Conv& conv, const History& history,
                             float* taps) noexcept LEGATO_NONBLOCKING;
     void conv_frame(const Conv& conv, const History& history, float* y) noexcept LEGATO_NONBLOCKING;
-    // The taps of frames [done, done + n) of the `frames` last pushed as stretches of the ring;
-    // n (returned) stops where a stretch wraps. `blocks` takes conv.kernel entries.
-    static std::size_t tap_blocks(const Conv& conv, const History& history, std::size_t frames,
-                                  std::size_t done,
-                                  ColumnBlock* blocks) noexcept LEGATO_NONBLOCKING;
-    // Pushes `frames` frames of x and convolves them: y (frame-major, conv.out rows), bias last.
-    static void conv_block(const Conv& conv, History& history, const float* x, float* y,
-                           std::size_t frames) noexcept LEGATO_NONBLOCKING;
+    // y = W [taps; extra] + bias (bias last, as upstream) for the `frames` frames last pushed
+    // into `history`, frame-major with conv.out rows; W's columns are the taps oldest first, then
+    // `extra`'s (if not null; its x at the first of those frames). The frames are cut where a
+    // tap's stretch of the ring wraps; any kernel size (passes of kMaxColumnBlocks blocks, each
+    // continuing the sums of the one before, so neither cut changes a bit).
+    static void convolve_pushed(const float* w, const Conv& conv, const History& history,
+                                std::size_t frames, const ColumnBlock* extra,
+                                float* y) noexcept LEGATO_NONBLOCKING;
     void film_frame(const Film& film, const float* x, const float* condition,
                     float* y) noexcept LEGATO_NONBLOCKING;
     void run_chunk(const float* in, float* out, std::size_t frames) noexcept LEGATO_NONBLOCKING;
