@@ -52,7 +52,7 @@ NATIVE_FLAGS="-O2 -std=c++20 -msimd128 -mbulk-memory -fexceptions -Wno-function-
 NATIVE_FLAGS="$NATIVE_FLAGS -I$ROOT/include -I$BUILD/include -I$ROOT/src -I$BUILD/nlohmann-json-include"
 NATIVE=$ROOT/src/engines/native
 NATIVE_SOURCES="$NATIVE/kernels.cpp $NATIVE/layers.cpp $NATIVE/sequential.cpp $NATIVE/rtneural_json.cpp
-    $NATIVE/nam_file.cpp $NATIVE/nam_lstm.cpp $NATIVE/nam_wavenet.cpp $NATIVE/native_model_file.cpp
+    $NATIVE/nam_file.cpp $NATIVE/nam_model.cpp $NATIVE/nam_lstm.cpp $NATIVE/nam_wavenet.cpp $NATIVE/nam_slimmable.cpp $NATIVE/native_model_file.cpp
     $ROOT/src/core/tensor_rules.cpp $WEB/cpp/native_worklet.cpp"
 if [ -f /usr/include/hwy/highway.h ]; then
     # Only hwy/ from /usr/include: the whole folder would shadow emscripten's libc headers.

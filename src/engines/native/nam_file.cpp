@@ -9,121 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "engines/native/nam_lstm.hpp"
+#include "engines/native/nam_slimmable.hpp"
 #include "engines/native/nam_wavenet.hpp"
 #include "legato/error.hpp"
 
 namespace legato::native {
 
 namespace nam {
-
-// WeightCursor ===============================================================================
-
-WeightCursor::WeightCursor(std::vector<float> weights, std::string where)
-    : weights_(std::move(weights)), where_(std::move(where)) {}
-
-std::span<const float> WeightCursor::take(std::size_t count, std::string_view part) {
-    if (count > left())
-        throw Error(where_ + ": " + std::string(part) + " needs " + std::to_string(count) +
-                    " more weights, the file has " + std::to_string(left()) + " left");
-    const std::span<const float> out(weights_.data() + next_, count);
-    next_ += count;
-    return out;
-}
-
-void WeightCursor::fail(std::string_view part, std::string_view what) const {
-    throw Error(where_ + ": " + std::string(part) + " " + std::string(what));
-}
-
-void WeightCursor::expect_end() const {
-    if (left() != 0)
-        throw Error(where_ + ": " + std::to_string(left()) +
-                    " values left over after the last layer (the file has " +
-                    std::to_string(weights_.size()) + ", the architecture takes " +
-                    std::to_string(next_) + ")");
-}
-
-// NamModel ===================================================================================
-
-namespace {
-constexpr std::size_t kPrewarmBlock = 64;  // frames per pre-warm call
-}  // namespace
-
-void NamModel::size_prewarm_buffers() {
-    prewarm_in_.assign(kPrewarmBlock * input_size(), 0.0f);
-    prewarm_out_.assign(kPrewarmBlock * output_size(), 0.0f);
-}
-
-namespace {
-
-// take_snapshot(): counts, then copies into the storage sized from the count; reset(): copies
-// back. The same visit order every time, so positions match.
-class CountingVisitor final : public StateVisitor {
-public:
-    std::size_t floats_seen = 0, indices_seen = 0;
-    void floats(float*, std::size_t count) noexcept LEGATO_NONBLOCKING override {
-        floats_seen += count;
-    }
-    void index(std::size_t&) noexcept LEGATO_NONBLOCKING override { ++indices_seen; }
-};
-
-class CopyingVisitor final : public StateVisitor {
-public:
-    CopyingVisitor(float* floats, std::size_t* indices, bool restore)
-        : floats_(floats), indices_(indices), restore_(restore) {}
-    void floats(float* values, std::size_t count) noexcept LEGATO_NONBLOCKING override {
-        if (restore_)
-            std::copy_n(floats_, count, values);
-        else
-            std::copy_n(values, count, floats_);
-        floats_ += count;
-    }
-    void index(std::size_t& value) noexcept LEGATO_NONBLOCKING override {
-        if (restore_)
-            value = *indices_;
-        else
-            *indices_ = value;
-        ++indices_;
-    }
-
-private:
-    float* floats_;
-    std::size_t* indices_;
-    bool restore_;
-};
-
-}  // namespace
-
-void NamModel::take_snapshot() {
-    has_snapshot_ = false;
-    reset();
-    CountingVisitor count;
-    visit_state(count);
-    snapshot_floats_.assign(count.floats_seen, 0.0f);
-    snapshot_indices_.assign(count.indices_seen, 0);
-    CopyingVisitor save(snapshot_floats_.data(), snapshot_indices_.data(), false);
-    visit_state(save);
-    has_snapshot_ = true;
-}
-
-void NamModel::reset() noexcept LEGATO_NONBLOCKING {
-    if (has_snapshot_) {
-        CopyingVisitor restore(snapshot_floats_.data(), snapshot_indices_.data(), true);
-        visit_state(restore);
-        return;
-    }
-    clear_state();
-    prewarm();
-}
-
-void NamModel::prewarm() noexcept LEGATO_NONBLOCKING {
-    // Exactly prewarm_samples() frames of silence (upstream rounds up to its block size; the
-    // difference cannot show in a WaveNet, whose pre-warm covers its receptive field).
-    for (std::size_t done = 0; done < prewarm_samples();) {
-        const std::size_t n = std::min(kPrewarmBlock, prewarm_samples() - done);
-        process(prewarm_in_.data(), prewarm_out_.data(), n);
-        done += n;
-    }
-}
 
 namespace {
 
@@ -312,7 +204,8 @@ WeightCursor read_weights(const Node& object, const std::string& prefix) {
     return WeightCursor(std::move(weights), object.where() + ": " + prefix + "weights");
 }
 
-std::unique_ptr<NamModel> build(const Node& object, const std::string& prefix);
+std::unique_ptr<NamModel> build(const Node& object, const std::string& prefix,
+                                const NamOptions& options);
 
 // LSTM =======================================================================================
 
@@ -577,25 +470,36 @@ LayerArrayConfig parse_layer_array(const Node& node) {
     return c;
 }
 
-// layers[].slimmable: upstream runs a slimmable WaveNet at full size until asked otherwise.
-bool parse_slimmable(const Node& node, const LayerArrayConfig& c) {
+// layers[].slimmable: the channel counts the array may be slimmed to (empty: none). Without
+// kwargs.allowed_channels, upstream allows every count from 1 to channels.
+std::vector<std::size_t> parse_slimmable(const Node& node, const LayerArrayConfig& c) {
     const std::optional<Node> slim = node.find("slimmable");
     if (!slim || !slim->is_object())
-        return false;
+        return {};
     const std::optional<Node> method = slim->find("method");
     const std::string name = method ? method->string() : "";
     if (name.empty())
-        return false;
+        return {};
     if (name != "slice_channels_uniform")
         method->fail("'" + name + "' is not supported (supported: slice_channels_uniform)");
-    const Node allowed = slim->at("kwargs").at("allowed_channels");
-    for (std::size_t i = 0; i < allowed.size(); ++i)
-        if (allowed[i].count() > c.channels ||
-            (i > 0 && allowed[i].count() <= allowed[i - 1].count()))
-            allowed.fail("must ascend to channels (" + std::to_string(c.channels) + ")");
-    if (allowed.size() == 0 || allowed[allowed.size() - 1].count() != c.channels)
-        allowed.fail("must end with channels (" + std::to_string(c.channels) + ")");
-    return true;
+    std::vector<std::size_t> counts;
+    const std::optional<Node> kwargs = slim->find("kwargs");
+    const std::optional<Node> allowed = kwargs ? kwargs->find("allowed_channels") : std::nullopt;
+    if (!allowed) {
+        for (std::size_t n = 1; n <= c.channels; ++n)
+            counts.push_back(n);
+        return counts;
+    }
+    for (std::size_t i = 0; i < allowed->size(); ++i) {
+        counts.push_back((*allowed)[i].count());
+        if (counts.back() == 0 || counts.back() > c.channels ||
+            (i > 0 && counts.back() <= counts[i - 1]))
+            allowed->fail("must ascend from 1 or more to channels (" + std::to_string(c.channels) +
+                          ")");
+    }
+    if (counts.empty() || counts.back() != c.channels)
+        allowed->fail("must end with channels (" + std::to_string(c.channels) + ")");
+    return counts;
 }
 
 std::string describe_array(const LayerArrayConfig& c) {
@@ -618,7 +522,7 @@ std::string describe_array(const LayerArrayConfig& c) {
 }
 
 std::unique_ptr<NamModel> build_wavenet(const Node& object, const std::string& prefix,
-                                        ModelInfo info) {
+                                        ModelInfo info, const NamOptions& options) {
     const Node config = object.at("config");
     WaveNetConfig c;
     c.in_channels = optional_count(config, "in_channels", 1);
@@ -627,13 +531,14 @@ std::unique_ptr<NamModel> build_wavenet(const Node& object, const std::string& p
         arrays.fail("must hold at least one layer array");
     for (std::size_t i = 0; i < arrays.size(); ++i) {
         c.arrays.push_back(parse_layer_array(arrays[i]));
-        c.slimmable = parse_slimmable(arrays[i], c.arrays.back()) || c.slimmable;
+        c.arrays.back().slimmable_channels = parse_slimmable(arrays[i], c.arrays.back());
+        c.slimmable = c.slimmable || !c.arrays.back().slimmable_channels.empty();
     }
     config.at("head_scale").number();  // required upstream; the value used is the last weight
 
     std::string condition_text;
     if (const std::optional<Node> condition = config.find("condition_dsp")) {
-        c.condition_dsp = build(*condition, prefix + "config.condition_dsp.");
+        c.condition_dsp = build(*condition, prefix + "config.condition_dsp.", {});
         const ModelInfo& sub = c.condition_dsp->info();
         if (sub.sample_rate != info.sample_rate)
             condition->fail("runs at " + std::to_string(sub.sample_rate) + " Hz, the model at " +
@@ -685,22 +590,42 @@ std::unique_ptr<NamModel> build_wavenet(const Node& object, const std::string& p
         c.head = h;
     }
 
+    WeightCursor weights = read_weights(object, prefix);
+    std::string size = "full size";
+    if (c.slimmable) {
+        info.size_breakpoints = slimmable_breakpoints(c);
+        const std::string at = object.where() + ": " + prefix + "config";
+        if (options.slimmable_size) {
+            const std::vector<std::size_t> channels =
+                slimmable_channels(c, *options.slimmable_size, object.where());
+            std::ostringstream text;
+            text << "size " << *options.slimmable_size << ": channels";
+            bool slimmed = false;
+            for (std::size_t i = 0; i < channels.size(); ++i) {
+                text << (i == 0 ? " " : ", ") << channels[i];
+                slimmed = slimmed || channels[i] != c.arrays[i].channels;
+            }
+            if (slimmed) {
+                size = text.str();
+                weights = slim_wavenet(c, weights, channels, at);
+            }
+        }
+    }
     info.architecture = condition_text + "NAM WaveNet";
     if (c.slimmable)
-        info.architecture += " (slimmable, full size)";
+        info.architecture += " (slimmable, " + size + ")";
     for (std::size_t i = 0; i < c.arrays.size(); ++i)
         info.architecture += (i == 0 ? ": [" : " -> [") + describe_array(c.arrays[i]) + "]";
     if (c.head)
         info.architecture += " -> post-stack head (" + std::to_string(c.head->kernel_sizes.size()) +
                              " convolutions, " + c.head->activation.name + ")";
-    WeightCursor weights = read_weights(object, prefix);
     return std::make_unique<WaveNetModel>(std::move(c), weights, std::move(info));
 }
 
 // SlimmableContainer =========================================================================
 
 std::unique_ptr<NamModel> build_container(const Node& object, const std::string& prefix,
-                                          ModelInfo info) {
+                                          ModelInfo info, const NamOptions& options) {
     const Node submodels = object.at("config").at("submodels");
     const std::size_t n = submodels.size();
     if (n == 0)
@@ -712,16 +637,33 @@ std::unique_ptr<NamModel> build_container(const Node& object, const std::string&
         if (i + 1 == n && max_value < 1.0)
             submodels[i].at("max_value").fail("of the last submodel must be at least 1");
     }
-    // Upstream's default (and Legato's only) size: the last, largest submodel.
-    const Node last = submodels[n - 1].at("model");
+    // Upstream's default is the last, largest submodel; a size picks the first submodel whose
+    // max_value is above it (upstream's SetSlimmableSize), the last when none is.
+    std::size_t chosen = n - 1;
+    std::vector<double> breakpoints;
+    for (std::size_t i = 0; i + 1 < n; ++i)
+        breakpoints.push_back(submodels[i].at("max_value").number());
+    if (options.slimmable_size) {
+        const double size = *options.slimmable_size;
+        if (!(size >= 0.0 && size <= 1.0))
+            throw Error(object.where() + ": slimmable size " + std::to_string(size) +
+                        " is outside [0, 1] (NAM's SetSlimmableSize ratio)");
+        for (std::size_t i = 0; i < n && chosen == n - 1; ++i)
+            if (size < submodels[i].at("max_value").number())
+                chosen = i;
+    }
+    const Node last = submodels[chosen].at("model");
     std::unique_ptr<NamModel> model =
-        build(last, prefix + "config.submodels[" + std::to_string(n - 1) + "].model.");
+        build(last, prefix + "config.submodels[" + std::to_string(chosen) + "].model.", {});
     ModelInfo& sub = model->edit_info();
     if (sub.sample_rate != 0.0 && info.sample_rate != 0.0 && sub.sample_rate != info.sample_rate)
         last.fail("runs at " + std::to_string(sub.sample_rate) + " Hz, the container at " +
                   std::to_string(info.sample_rate) + " Hz");
-    info.architecture = "NAM SlimmableContainer, largest of " + std::to_string(n) +
-                        " submodels: " + sub.architecture;
+    info.architecture =
+        "NAM SlimmableContainer, " +
+        (chosen + 1 == n ? std::string("largest") : "submodel " + std::to_string(chosen + 1)) +
+        " of " + std::to_string(n) + " submodels: " + sub.architecture;
+    info.size_breakpoints = std::move(breakpoints);
     info.receptive_field = sub.receptive_field;
     if (info.sample_rate == 0.0)
         info.sample_rate = sub.sample_rate;
@@ -732,7 +674,8 @@ std::unique_ptr<NamModel> build_container(const Node& object, const std::string&
     return model;
 }
 
-std::unique_ptr<NamModel> build(const Node& object, const std::string& prefix) {
+std::unique_ptr<NamModel> build(const Node& object, const std::string& prefix,
+                                const NamOptions& options) {
     if (!object.is_object())
         object.fail("must be a NAM model object");
     if (prefix.empty() || object.find("version"))
@@ -742,9 +685,9 @@ std::unique_ptr<NamModel> build(const Node& object, const std::string& prefix) {
     if (architecture == "LSTM")
         return build_lstm(object, prefix, std::move(info));
     if (architecture == "WaveNet")
-        return build_wavenet(object, prefix, std::move(info));
+        return build_wavenet(object, prefix, std::move(info), options);
     if (architecture == "SlimmableContainer")
-        return build_container(object, prefix, std::move(info));
+        return build_container(object, prefix, std::move(info), options);
     throw Error(object.where() + ": " + (prefix.empty() ? "" : object.path() + ": ") +
                 "unsupported NAM architecture '" + architecture +
                 "' (supported: LSTM, WaveNet, SlimmableContainer)");
@@ -753,7 +696,8 @@ std::unique_ptr<NamModel> build(const Node& object, const std::string& prefix) {
 }  // namespace
 }  // namespace nam
 
-std::unique_ptr<StreamModel> load_nam(std::string_view text, const std::string& where) {
+std::unique_ptr<StreamModel> load_nam(std::string_view text, const std::string& where,
+                                      const NamOptions& options) {
     nlohmann::json document;
     try {
         document = nlohmann::json::parse(text.begin(), text.end());
@@ -771,7 +715,7 @@ std::unique_ptr<StreamModel> load_nam(std::string_view text, const std::string& 
         }
         throw Error(where + ": not a NAM file (not valid JSON: " + e.what() + ")");
     }
-    std::unique_ptr<nam::NamModel> model = nam::build(nam::Node(document, "", where), "");
+    std::unique_ptr<nam::NamModel> model = nam::build(nam::Node(document, "", where), "", options);
     model->take_snapshot();
     return model;
 }

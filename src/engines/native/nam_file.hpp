@@ -3,10 +3,11 @@
 // share (the weight cursor they take their parameters from, and the base class that gives them
 // NAM's pre-warm on reset). Reference semantics: NeuralAmpModelerCore (sdatkinson), file
 // versions 0.5 to 0.7, architectures LSTM and WaveNet (A1 and the A2-era options), and
-// SlimmableContainer / slimmable WaveNets at their default (largest) size.
+// SlimmableContainer / slimmable WaveNets at their default (largest) size or a size asked for.
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,12 +19,21 @@
 
 namespace legato::native {
 
+/// How to build a NAM model.
+struct NamOptions {
+    /// NAM's SetSlimmableSize(ratio) for a slimmable model (a SlimmableContainer or a WaveNet
+    /// with layers[].slimmable): the variant that ratio selects, as upstream picks it. Unset:
+    /// the default, full size. Ignored by models with one size.
+    std::optional<double> slimmable_size;
+};
+
 /// [setup thread] Parses a .nam file's text and builds its model, pre-warmed as NAM does on
 /// Reset(). `where` (usually the path) starts every error message. Throws legato::Error for
 /// text that is not JSON, an unsupported version or architecture, a missing or ill-typed field
-/// (named by its JSON path), a weight count that does not fit the architecture, or a weight
-/// that is NaN or infinite as a float.
-std::unique_ptr<StreamModel> load_nam(std::string_view text, const std::string& where);
+/// (named by its JSON path), a weight count that does not fit the architecture, a weight that
+/// is NaN or infinite as a float, or a slimmable size the model cannot be slimmed to.
+std::unique_ptr<StreamModel> load_nam(std::string_view text, const std::string& where,
+                                      const NamOptions& options = {});
 
 namespace nam {
 

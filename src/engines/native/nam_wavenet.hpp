@@ -81,6 +81,8 @@ struct LayerArrayConfig {
     bool head_bias = false;
     FilmConfig conv_pre_film, conv_post_film, input_mixin_pre_film, input_mixin_post_film,
         activation_pre_film, activation_post_film, layer1x1_post_film, head1x1_post_film;
+    /// slimmable.kwargs.allowed_channels, ascending to `channels`; empty: not slimmable.
+    std::vector<std::size_t> slimmable_channels;
 
     /// [any thread] Rows of the convolution output (2 * bottleneck when gated or blended).
     std::size_t z_rows(std::size_t layer) const {
@@ -102,7 +104,8 @@ struct WaveNetConfig {
     std::size_t in_channels = 1;
     std::vector<LayerArrayConfig> arrays;
     std::optional<PostHeadConfig> head;
-    /// A slimmable WaveNet (layers[].slimmable): run at full size, upstream's default.
+    /// Some layers[].slimmable: the model can be slimmed (nam_slimmable.hpp); full size unless
+    /// asked.
     bool slimmable = false;
     /// config.condition_dsp: turns the input into the layers' condition (null: the input).
     std::unique_ptr<NamModel> condition_dsp;

@@ -25,6 +25,9 @@ struct ModelInfo {
     std::size_t receptive_field = 0;
     /// Further facts from the file (NAM metadata: loudness, gain calibration, version...).
     std::vector<std::pair<std::string, std::string>> metadata;
+    /// A slimmable NAM model: the sizes (NAM's SetSlimmableSize ratio) at which it changes to
+    /// a larger variant, ascending; empty for a model with one size.
+    std::vector<double> size_breakpoints;
 };
 
 class StreamModel {
