@@ -7,6 +7,7 @@
 #include <emscripten/emscripten.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -19,10 +20,18 @@
 
 namespace {
 
-/// One loaded model and what it says about itself (kept as strings the caller reads).
+/// One loaded model and what it says about itself (kept as strings the caller reads). A
+/// slimmable NAM model is loaded once per size range, all at load, so that a size change on
+/// the audio thread is a switch to a model already built (upstream builds it on a setting
+/// thread and swaps it in at the next process() call).
 struct NativeModel {
-    std::unique_ptr<legato::native::StreamModel> model;
-    std::string description;
+    /// variants[i] runs the sizes in [sizes[i], sizes[i + 1]); one model has one variant.
+    std::vector<std::unique_ptr<legato::native::StreamModel>> variants;
+    std::vector<double> sizes;  ///< ascending, sizes[0] = 0
+    std::size_t active = 0;     ///< the variant process() runs
+    std::string description;    ///< the model at its default size
+
+    legato::native::StreamModel& model() const { return *variants[active]; }
 };
 
 // The last loading error; one thread (the worklet's) calls everything, so a global is enough.
@@ -38,15 +47,32 @@ EMSCRIPTEN_KEEPALIVE const char* legato_native_last_error() {
 }
 
 /// [worklet thread, setup] Loads an RTNeural JSON or NAM model from `size` bytes at `bytes`
-/// (the caller's buffer; copied). Returns a handle, or 0 with the native engine's message in
+/// (the caller's buffer; copied); a slimmable NAM model at every size it has between 0 and 1
+/// (the largest selected). Returns a handle, or 0 with the native engine's message in
 /// legato_native_last_error(). Allocates: never call it from process().
 EMSCRIPTEN_KEEPALIVE NativeModel* legato_native_create(const std::uint8_t* bytes,
                                                        std::size_t size) {
     try {
         auto loaded = std::make_unique<NativeModel>();
-        loaded->model = legato::native::load_model(
-            legato::ModelSource::memory(std::vector<std::uint8_t>(bytes, bytes + size)));
-        loaded->description = legato::native::description(*loaded->model).format_details;
+        const legato::ModelSource source =
+            legato::ModelSource::memory(std::vector<std::uint8_t>(bytes, bytes + size));
+        std::unique_ptr<legato::native::StreamModel> model = legato::native::load_model(source);
+        loaded->description = legato::native::description(*model).format_details;
+        loaded->sizes.push_back(0.0);
+        for (double point : model->info().size_breakpoints)
+            if (point > 0.0 && point <= 1.0)
+                loaded->sizes.push_back(point);
+        if (loaded->sizes.size() == 1) {
+            loaded->variants.push_back(std::move(model));
+        } else {
+            model.reset();
+            for (double at : loaded->sizes) {
+                legato::native::NamOptions options;
+                options.slimmable_size = at;
+                loaded->variants.push_back(legato::native::load_model(source, options));
+            }
+        }
+        loaded->active = loaded->variants.size() - 1;
         return loaded.release();
     } catch (const std::bad_alloc&) {
         last_error = "out of memory: the in-worklet module's heap cannot hold this model";
@@ -60,28 +86,54 @@ EMSCRIPTEN_KEEPALIVE NativeModel* legato_native_create(const std::uint8_t* bytes
 /// output_size values to `out`). Real-time safe: no allocation, lock or exception.
 EMSCRIPTEN_KEEPALIVE void legato_native_process(NativeModel* model, const float* in, float* out,
                                                 int frames) {
-    model->model->process(in, out, static_cast<std::size_t>(frames));
+    model->model().process(in, out, static_cast<std::size_t>(frames));
 }
 
-/// [worklet thread, audio] Back to the state right after loading (NAM: runs the pre-warm again,
-/// which costs the pre-warm's samples of processing).
+/// [worklet thread, audio] Selects the variant of a slimmable model for `size` (NAM's
+/// SetSlimmableSize: below 0 or NaN counts as 0). A different variant starts from its loaded
+/// state (reset: a copy), as upstream's freshly built one does. Real-time safe; returns the
+/// variant's index.
+EMSCRIPTEN_KEEPALIVE int legato_native_set_size(NativeModel* model, double size) {
+    if (!(size >= 0.0))
+        size = 0.0;
+    const auto above = std::upper_bound(model->sizes.begin(), model->sizes.end(), size);
+    const auto chosen = static_cast<std::size_t>(above - model->sizes.begin()) - 1;
+    if (chosen != model->active) {
+        model->variants[chosen]->reset();
+        model->active = chosen;
+    }
+    return static_cast<int>(chosen);
+}
+
+/// [worklet thread] How many sizes the model has (1 unless slimmable).
+EMSCRIPTEN_KEEPALIVE int legato_native_size_count(const NativeModel* model) {
+    return static_cast<int>(model->sizes.size());
+}
+
+/// [worklet thread] Where size range `index` starts (0 for the first).
+EMSCRIPTEN_KEEPALIVE double legato_native_size_at(const NativeModel* model, int index) {
+    return model->sizes[static_cast<std::size_t>(index)];
+}
+
+/// [worklet thread, audio] Back to the state right after loading (NAM: a copy of the state the
+/// load-time pre-warm left).
 EMSCRIPTEN_KEEPALIVE void legato_native_reset(NativeModel* model) {
-    model->model->reset();
+    model->model().reset();
 }
 
 /// [worklet thread] Values per input frame.
 EMSCRIPTEN_KEEPALIVE int legato_native_input_size(const NativeModel* model) {
-    return static_cast<int>(model->model->input_size());
+    return static_cast<int>(model->model().input_size());
 }
 
 /// [worklet thread] Values per output frame.
 EMSCRIPTEN_KEEPALIVE int legato_native_output_size(const NativeModel* model) {
-    return static_cast<int>(model->model->output_size());
+    return static_cast<int>(model->model().output_size());
 }
 
 /// [worklet thread] The format as the engine names it: "rtneural-json" or "nam".
 EMSCRIPTEN_KEEPALIVE const char* legato_native_format(const NativeModel* model) {
-    return model->model->info().format.c_str();
+    return model->model().info().format.c_str();
 }
 
 /// [worklet thread] One line for people (format, architecture, rate, receptive field, metadata).
@@ -91,7 +143,7 @@ EMSCRIPTEN_KEEPALIVE const char* legato_native_description(const NativeModel* mo
 
 /// [worklet thread] The rate the model was trained at, 0 when the file does not say.
 EMSCRIPTEN_KEEPALIVE double legato_native_sample_rate(const NativeModel* model) {
-    return model->model->info().sample_rate;
+    return model->model().info().sample_rate;
 }
 
 /// [worklet thread, setup] Frees the model. Null is ignored.

@@ -31,6 +31,8 @@ export interface NativeSwitch {
   format: string;
   description: string;
   sampleRate: number;
+  /** Where the new model's size ranges start (see NativeWorkletNode.sizes). */
+  sizes: number[];
   /** The module's heap right after the swap (the old model freed). */
   heap: NativeHeap;
 }
@@ -125,6 +127,14 @@ export class NativeWorkletNode {
   readonly inputGain: AudioParam;
   /** Linear gain on the model's output (AudioParam, a-rate, default 1). */
   readonly outputGain: AudioParam;
+  /** The size of a slimmable NAM model (AudioParam, k-rate, 0 to 1, default 1: full size):
+   *  NAM's SetSlimmableSize ratio, applied between two quanta. Every size is built when the
+   *  model loads; a change of size range starts that size's model from its loaded state (as
+   *  upstream's rebuilt model does). A model with one size ignores it. */
+  readonly slimmableSize: AudioParam;
+  /** Where the current model's size ranges start, ascending: [0] for a model with one size;
+   *  for a slimmable one also each size at which it changes (e.g. [0, 1/3, 1/2, 2/3]). */
+  sizes: number[];
   /** The module's heap right after this model loaded. */
   readonly heapAtLoad: NativeHeap;
   /** Resolves once the worklet has freed the model, with the heap after that. */
@@ -142,6 +152,8 @@ export class NativeWorkletNode {
     const params = node.parameters as unknown as ReadonlyMap<string, AudioParam>;
     this.inputGain = params.get("inputGain")!;
     this.outputGain = params.get("outputGain")!;
+    this.slimmableSize = params.get("slimmableSize")!;
+    this.sizes = ready.sizes;
     this.format = ready.format;
     this.description = ready.description;
     this.sampleRate = ready.sampleRate;
@@ -163,8 +175,9 @@ export class NativeWorkletNode {
             this.format = reply.format;
             this.description = reply.description;
             this.sampleRate = reply.sampleRate;
+            this.sizes = reply.sizes;
             pending?.resolve({ frame: reply.frame, format: reply.format, description: reply.description,
-                               sampleRate: reply.sampleRate,
+                               sampleRate: reply.sampleRate, sizes: reply.sizes,
                                heap: { heapInUse: reply.heapInUse, memoryBytes: reply.memoryBytes } });
           }
         }
@@ -178,7 +191,7 @@ export class NativeWorkletNode {
   }
 
   /** [main thread] Back to the model's state right after loading, between two quanta (NAM
-   *  models run their pre-warm again there: milliseconds on the audio thread). */
+   *  models copy back the state their load-time pre-warm left). */
   reset(): void {
     if (this.disposed) throw new Error("legato: the NativeWorkletNode was disposed");
     this.post({ type: "reset" });

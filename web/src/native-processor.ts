@@ -38,6 +38,9 @@ interface NativeModule {
   _legato_native_last_error(): number;
   _legato_native_process(model: number, input: number, output: number, frames: number): void;
   _legato_native_reset(model: number): void;
+  _legato_native_set_size(model: number, size: number): number;
+  _legato_native_size_count(model: number): number;
+  _legato_native_size_at(model: number, index: number): number;
   _legato_native_input_size(model: number): number;
   _legato_native_output_size(model: number): number;
   _legato_native_format(model: number): number;
@@ -57,11 +60,11 @@ export interface NativeProcessorOptions {
 
 /** Messages the processor posts to the main thread. @internal */
 export type NativeProcessorReply =
-  | { type: "ready"; format: string; description: string; sampleRate: number; kernels: string;
+  | { type: "ready"; format: string; description: string; sampleRate: number; sizes: number[]; kernels: string;
       heapInUse: number; memoryBytes: number }
   | { type: "error"; message: string }
   | { type: "switched"; id: number; frame: number; format: string; description: string; sampleRate: number;
-      heapInUse: number; memoryBytes: number }
+      sizes: number[]; heapInUse: number; memoryBytes: number }
   | { type: "switch-failed"; id: number; message: string }
   | { type: "heap"; id: number; heapInUse: number; memoryBytes: number }
   | { type: "disposed"; heapInUse: number; memoryBytes: number };
@@ -159,13 +162,17 @@ class NativeProcessor extends AudioWorkletProcessor {
     return handle;
   }
 
-  /** [audio thread] What a loaded model says about itself. */
-  private about(handle: number): { format: string; description: string; sampleRate: number } {
+  /** [audio thread] What a loaded model says about itself; `sizes`: where its size ranges
+   *  start (a slimmable NAM model), [0] for a model with one size. */
+  private about(handle: number): { format: string; description: string; sampleRate: number; sizes: number[] } {
     const module = this.module!;
+    const sizes: number[] = [];
+    for (let i = 0; i < module._legato_native_size_count(handle); ++i) sizes.push(module._legato_native_size_at(handle, i));
     return {
       format: module.UTF8ToString(module._legato_native_format(handle)),
       description: module.UTF8ToString(module._legato_native_description(handle)),
       sampleRate: module._legato_native_sample_rate(handle),
+      sizes,
     };
   }
 
@@ -221,17 +228,19 @@ class NativeProcessor extends AudioWorkletProcessor {
   }
 
   /** The node's AudioParams: linear gains before and after the model, a-rate (one value per
-   *  frame when automated). Linear, not dB: 0 mutes, and automation ramps stay linear in
-   *  amplitude. */
+   *  frame when automated; linear, not dB: 0 mutes, and automation ramps stay linear in
+   *  amplitude); the slimmable size (NAM's SetSlimmableSize ratio, 0 to 1), k-rate: a model
+   *  changes size only between two quanta, as upstream swaps at a process() call. */
   static get parameterDescriptors() {
     return [
       { name: "inputGain", defaultValue: 1, minValue: 0, maxValue: 1000, automationRate: "a-rate" },
       { name: "outputGain", defaultValue: 1, minValue: 0, maxValue: 1000, automationRate: "a-rate" },
+      { name: "slimmableSize", defaultValue: 1, minValue: 0, maxValue: 1, automationRate: "k-rate" },
     ];
   }
 
   /** [audio thread] One quantum through the model, in place: no allocation, no added latency.
-   *  The gains arrive as one value (constant this quantum) or one per frame. */
+   *  The gains arrive as one value (constant this quantum) or one per frame, the size as one. */
   process(inputs: Float32Array[][], outputs: Float32Array[][], parameters: Record<string, Float32Array>): boolean {
     const output = outputs[0] ?? [];
     if (this.model === 0 || output.length === 0) return !this.disposed;  // silence
@@ -241,6 +250,9 @@ class NativeProcessor extends AudioWorkletProcessor {
     const inStep = inGain.length > 1 ? 1 : 0;  // index stride: 0 reads the one value every frame
     const outStep = outGain.length > 1 ? 1 : 0;
     const frames = output[0].length;
+    // The size variant for this quantum (a model with one size ignores it); one switched to
+    // starts from its loaded state, a copy made in the module (no allocation).
+    this.module!._legato_native_set_size(this.model, parameters.slimmableSize[0]);
     // Chromium's quantum is 128; larger quanta (a future renderSizeHint) go through in pieces.
     for (let at = 0; at < frames; at += quantum) {
       const count = Math.min(quantum, frames - at);

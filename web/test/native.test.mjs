@@ -206,6 +206,67 @@ for (const { model, reference, by } of own) {
         wrong.length === 0 && Math.abs(step - 5000) <= 1, `step at ${step}; ${wrong.join("; ")}`);
 }
 
+// The slimmable size (AudioParam, k-rate): models/native/slimmable.nam at size 0 from frame 0,
+// 0.45 from frame 2560 and 1 from 5120. Each stretch must be the same bits as the plain file of
+// that size (models/make_slimmable.py slices the named tensors; the engine slims the weight
+// list) run alone, from its loaded state, on the input from the stretch's first frame.
+{
+  const length = 8192;
+  const input = stream.subarray(0, length);
+  const context = new OfflineAudioContext(1, length, rate);
+  const buffer = context.createBuffer(1, length, rate);
+  buffer.copyToChannel(input, 0);
+  const source = new AudioBufferSourceNode(context, { buffer });
+  const node = await createNativeNode(context, { model: "/repo/models/native/slimmable.nam" });
+  const sizes = node.sizes;
+  node.slimmableSize.setValueAtTime(0, 0);
+  node.slimmableSize.setValueAtTime(0.45, 2560 / rate);
+  node.slimmableSize.setValueAtTime(1, 5120 / rate);
+  source.connect(node.node).connect(context.destination);
+  source.start();
+  const output = (await context.startRendering()).getChannelData(0);
+  node.dispose();
+  const stretches = [[0, "slimmable-2-1.nam"], [2560, "slimmable-2-2.nam"], [5120, "slimmable.nam"]];
+  const wrong = [];
+  let sameAsFull = 0;
+  const full = (await render("/repo/models/native/slimmable.nam", input)).output;
+  for (let i = 0; i < stretches.length; ++i) {
+    const [from, file] = stretches[i];
+    const to = i + 1 < stretches.length ? stretches[i + 1][0] : length;
+    const alone = (await render(`/repo/models/native/${file}`, input.subarray(from))).output;
+    let bad = 0;
+    for (let n = from; n < to; ++n) {
+      if (output[n] !== alone[n - from]) bad++;
+      if (i < 2 && output[n] === full[n]) sameAsFull++;
+    }
+    if (bad) wrong.push(`${file} from frame ${from}: ${bad} samples differ`);
+  }
+  console.log(`native in-worklet: slimmableSize 0 -> 0.45 -> 1 at frames 2560, 5120 on slimmable.nam ` +
+              `(sizes ${sizes.map((x) => x.toFixed(3)).join(", ")}): ${wrong.length ? wrong.join("; ") : "the same bits as each size alone"}`);
+  check("the model reports where its sizes change: [0, 1/3, 1/2, 2/3]",
+        sizes.length === 4 && sizes[0] === 0 && sizes[1] === 1 / 3 && sizes[2] === 0.5 && sizes[3] === 2 / 3,
+        sizes.join(", "));
+  check("slimmableSize 0 -> 0.45 -> 1 at quantum boundaries: each stretch the same bits as the plain file of " +
+        "that size alone, from its loaded state; the slim stretches differ from the full model",
+        wrong.length === 0 && sameAsFull < 100, `${wrong.join("; ")}; ${sameAsFull} slim samples equal to the full model's`);
+
+  // A model with one size ignores the parameter.
+  const plain = new OfflineAudioContext(1, 4096, rate);
+  const plainBuffer = plain.createBuffer(1, 4096, rate);
+  plainBuffer.copyToChannel(stream.subarray(0, 4096), 0);
+  const plainSource = new AudioBufferSourceNode(plain, { buffer: plainBuffer });
+  const lstm = await createNativeNode(plain, { model: "/repo/models/native/lstm.json" });
+  lstm.slimmableSize.value = 0;
+  plainSource.connect(lstm.node).connect(plain.destination);
+  plainSource.start();
+  const ignored = (await plain.startRendering()).getChannelData(0);
+  const lstmSizes = lstm.sizes;
+  lstm.dispose();
+  const reference = (await render("/repo/models/native/lstm.json", stream.subarray(0, 4096))).output;
+  check("a model with one size (lstm.json) has sizes [0] and ignores slimmableSize",
+        lstmSizes.length === 1 && maxError(ignored, reference).worst === 0, `${lstmSizes}; ${maxError(ignored, reference).worst}`);
+}
+
 // Loading errors reject in the main thread with the native engine's message.
 {
   const context = new OfflineAudioContext(1, 128, rate);
@@ -249,9 +310,11 @@ for (const { model, reference, by } of own) {
 // memory never grows.
 {
   const context = new OfflineAudioContext(1, 128, rate);
-  const model = await bytesOf("/repo/models/native/lstm.json");
+  // Every other cycle a slimmable WaveNet: four models (one per size) made and freed at once.
+  const models = [await bytesOf("/repo/models/native/lstm.json"), await bytesOf("/repo/models/native/slimmable.nam")];
+  let cycles = 0;
   const cycle = async () => {
-    const node = await createNativeNode(context, { model });
+    const node = await createNativeNode(context, { model: models[cycles++ % 2] });
     node.dispose();
     return node.freed;
   };
@@ -264,7 +327,7 @@ for (const { model, reference, by } of own) {
     memoryChanged ||= last.memoryBytes !== first.memoryBytes;
   }
   const ms = performance.now() - started;
-  console.log(`native in-worklet: 200 load/dispose cycles of lstm.json in ${ms.toFixed(0)} ms; heap in use ` +
+  console.log(`native in-worklet: 200 load/dispose cycles of lstm.json and slimmable.nam in ${ms.toFixed(0)} ms; heap in use ` +
               `${first.heapInUse} -> ${last.heapInUse} bytes, memory ${last.memoryBytes} bytes`);
   check(`200 load/dispose cycles: the worklet heap stays at its baseline (${first.heapInUse} -> ${last.heapInUse} bytes), memory fixed`,
         last.heapInUse === first.heapInUse && !memoryChanged, `${first.heapInUse} -> ${last.heapInUse}, memory changed: ${memoryChanged}`);

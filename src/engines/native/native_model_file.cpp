@@ -8,13 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "legato/error.hpp"
-#include "nam_file.hpp"
 #include "onnx_import.hpp"
 #include "rtneural_json.hpp"
 
 namespace legato::native {
 
-std::unique_ptr<StreamModel> load_model(const ModelSource& source) {
+std::unique_ptr<StreamModel> load_model(const ModelSource& source, const NamOptions& nam) {
     const std::string where = source.describe();
     std::string text;
     if (!source.bytes.empty()) {
@@ -45,7 +44,7 @@ std::unique_ptr<StreamModel> load_model(const ModelSource& source) {
                     ": not a native model: not JSON and not ONNX (the native engine reads "
                     "RTNeural JSON, NAM .nam and ONNX files)");
     if (root.is_object() && root.contains("architecture"))
-        return load_nam(text, where);
+        return load_nam(text, where, nam);
     if (root.is_object() && root.contains("layers"))
         return load_rtneural_json(text, where);
     throw Error(where +
