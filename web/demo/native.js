@@ -4,7 +4,8 @@
 // uploaded file goes through it; a model chosen while playing replaces the running one at a
 // quantum boundary (NativeWorkletNode.load()). The per-quantum cost is measured on the main
 // thread by the package's measureWorkletCost() (the worklet scope has no clock finer than 1 ms):
-// OfflineAudioContext renders through the node, per quantum.
+// OfflineAudioContext renders through the node, per quantum. A slimmable NAM model's size
+// follows a slider (the node's slimmableSize AudioParam).
 import { createNativeNode, measureWorkletCost } from "../dist/index.js";
 
 const sampleRate = 48000;
@@ -12,6 +13,7 @@ const quantumMs = (128 / sampleRate) * 1000;  // 2.667 ms: the audio thread's bu
 const $ = (id) => document.getElementById(id);
 const models = {
   "wavenet.nam": "/repo/models/native/wavenet.nam",
+  "slimmable.nam": "/repo/models/native/slimmable.nam",
   "lstm.nam": "/repo/models/native/lstm.nam",
   "lstm.json": "/repo/models/native/lstm.json",
   "gru.json": "/repo/models/native/gru.json",
@@ -64,8 +66,23 @@ function setStatus(text, kind = "") {
   $("native-status").className = kind;
 }
 
+/** [main thread] The size slider's reading: which of the model's sizes the value selects. */
+function showSize() {
+  const sizes = running?.node.sizes ?? [0];
+  const value = Number($("native-size").value);
+  $("native-size").disabled = sizes.length < 2;
+  if (sizes.length < 2) {
+    $("native-size-value").textContent = running ? "– (one size)" : "–";
+    return;
+  }
+  const index = sizes.filter((start) => start <= value).length - 1;
+  $("native-size-value").textContent =
+    `${value.toFixed(2)}: ${index + 1} of ${sizes.length}${index === sizes.length - 1 ? " (full)" : ""}`;
+}
+
 /** [main thread] Shows what the node runs and measures its cost (after a start or a switch). */
 async function describe(node) {
+  showSize();
   $("native-format").textContent = node.format;
   $("native-description").textContent = node.description;
   $("native-cost").textContent = "measuring…";
@@ -95,10 +112,13 @@ async function playSignal() {
   r.source.start();
 }
 
-function applyGains() {
+/** [main thread] The sliders to the node's AudioParams (gains in dB to linear factors). */
+function applyParams() {
   if (!running) return;
   running.node.inputGain.value = 10 ** (Number($("native-in").value) / 20);
   running.node.outputGain.value = 10 ** (Number($("native-out").value) / 20);
+  running.node.slimmableSize.value = Number($("native-size").value);
+  showSize();
 }
 
 async function start() {
@@ -110,7 +130,7 @@ async function start() {
     const input = new GainNode(context, { channelCount: 1, channelCountMode: "explicit", channelInterpretation: "speakers" });
     input.connect(node.node).connect(context.destination);
     running = { context, node, input, source: null };
-    applyGains();
+    applyParams();
     await playSignal();
     await context.resume();
     setStatus(`playing (${context.sampleRate / 1000} kHz, latency 0 samples)`, "ok");
@@ -134,6 +154,7 @@ async function stop(r = running) {
   if (r.context.state !== "closed") await r.context.close();
   $("native-start").textContent = "Start";
   $("native-start").classList.remove("playing");
+  showSize();
   setStatus("stopped");
 }
 
@@ -184,8 +205,9 @@ export function setUpNativeDemo() {
   });
   for (const id of ["native-in", "native-out"]) $(id).addEventListener("input", () => {
     $(`${id}-value`).textContent = `${Number($(id).value).toFixed(0)} dB`;
-    applyGains();
+    applyParams();
   });
+  $("native-size").addEventListener("input", applyParams);
   $("native-start").addEventListener("click", () => void (running ? stop() : start()));
   $("native-start").disabled = false;
   setStatus("ready: press Start (no SharedArrayBuffer needed)");

@@ -64,8 +64,8 @@ export async function demoTest(browser, base) {
 }
 
 /** The demo's in-worklet mode on the page served WITHOUT isolation (/plain/): start wavenet.nam
- *  on the generated plucks, check the cost is measured, switch to lstm.json while playing, and
- *  screenshot the page to /tmp/demo-native.png. */
+ *  on the generated plucks, check the cost is measured, switch to lstm.json while playing, then
+ *  to slimmable.nam and move its size slider, and screenshot the page to /tmp/demo-native.png. */
 async function nativeModeTest(browser, base) {
   const results = [];
   const check = (name, ok, detail = "") => results.push({ name: `demo (in-worklet): ${name}`, ok: Boolean(ok), detail: String(detail) });
@@ -92,6 +92,22 @@ async function nativeModeTest(browser, base) {
     const status = await text("native-status");
     check(`switched to lstm.json while playing: "${status}", format ${await text("native-format")}`,
           /switched at frame/.test(status) && (await text("native-format")) === "rtneural-json", status);
+    check(`lstm.json has one size: the size slider is off (${await text("native-size-value")})`,
+          await page.evaluate(() => document.getElementById("native-size").disabled));
+    await page.evaluate(() => delete document.getElementById("native-cost").dataset.value);
+    await page.selectOption("#native-model", "slimmable.nam");
+    await page.waitForFunction(() => document.getElementById("native-cost").dataset.value !== undefined,
+                               null, { timeout: 60000 });
+    const full = await text("native-size-value");
+    await page.evaluate(() => {
+      const slider = document.getElementById("native-size");
+      slider.value = "0.4";
+      slider.dispatchEvent(new Event("input"));
+    });
+    const slim = await text("native-size-value");
+    check(`slimmable.nam: the size slider reads "${full}", then "${slim}" at 0.4`,
+          full === "1.00: 4 of 4 (full)" && slim === "0.40: 2 of 4" &&
+          !(await page.evaluate(() => document.getElementById("native-size").disabled)), `${full}; ${slim}`);
     await page.screenshot({ path: "/tmp/demo-native.png", fullPage: true });
     await page.click("#native-start");  // Stop
     await page.waitForFunction(() => document.getElementById("native-status").textContent === "stopped",
