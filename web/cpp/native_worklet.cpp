@@ -156,9 +156,12 @@ EMSCRIPTEN_KEEPALIVE double legato_native_heap_in_use() {
     return static_cast<double>(mallinfo().uordblks);
 }
 
-/// [worklet thread] The SIMD kernels compiled in ("WASM_SIMD128" via Highway) or "scalar".
+/// [worklet thread] The SIMD kernels compiled in (Highway's WASM target, with relaxed SIMD's
+/// fused multiply-add in the relaxed build) or "scalar".
 EMSCRIPTEN_KEEPALIVE const char* legato_native_kernels() {
-#if LEGATO_NATIVE_SIMD
+#if LEGATO_NATIVE_SIMD && defined(__wasm_relaxed_simd__)
+    return "Highway WASM (SIMD128) + relaxed-SIMD multiply-add";
+#elif LEGATO_NATIVE_SIMD
     return "Highway WASM (SIMD128)";
 #else
     return "scalar C++ (auto-vectorized, SIMD128)";

@@ -46,23 +46,24 @@ cp src/legato.mjs src/legato.wasm src/legato.aw.js dist/
 # AudioWorklet from a WebAssembly.Module the main thread compiled (instantiateWasm, synchronous:
 # WASM_ASYNC_COMPILATION=0). The same engine sources as natively; SIMD128 kernels through
 # Highway's WASM target when Debian's Highway headers are there (header-only use, as natively).
-NATIVE_BUILD="$ROOT/build/web-native"
-mkdir -p "$NATIVE_BUILD/include"
 NATIVE_FLAGS="-O2 -std=c++20 -msimd128 -mbulk-memory -fexceptions -Wno-function-effects -Wno-shorten-64-to-32"
 NATIVE_FLAGS="$NATIVE_FLAGS -I$ROOT/include -I$BUILD/include -I$ROOT/src -I$BUILD/nlohmann-json-include"
 NATIVE=$ROOT/src/engines/native
 NATIVE_SOURCES="$NATIVE/kernels.cpp $NATIVE/layers.cpp $NATIVE/sequential.cpp $NATIVE/rtneural_json.cpp
     $NATIVE/nam_file.cpp $NATIVE/nam_model.cpp $NATIVE/nam_lstm.cpp $NATIVE/nam_wavenet.cpp $NATIVE/nam_slimmable.cpp $NATIVE/native_model_file.cpp
     $ROOT/src/core/tensor_rules.cpp $WEB/cpp/native_worklet.cpp"
+HWY_INCLUDE="$ROOT/build/web-native-include"
 if [ -f /usr/include/hwy/highway.h ]; then
     # Only hwy/ from /usr/include: the whole folder would shadow emscripten's libc headers.
-    ln -sfn /usr/include/hwy "$NATIVE_BUILD/include/hwy"
-    NATIVE_FLAGS="$NATIVE_FLAGS -isystem $NATIVE_BUILD/include -DLEGATO_NATIVE_SIMD=1"
+    mkdir -p "$HWY_INCLUDE"
+    ln -sfn /usr/include/hwy "$HWY_INCLUDE/hwy"
+    NATIVE_FLAGS="$NATIVE_FLAGS -isystem $HWY_INCLUDE -DLEGATO_NATIVE_SIMD=1"
     NATIVE_SOURCES="$NATIVE_SOURCES $NATIVE/simd_kernels.cpp"
 else
     echo "Highway headers not found: the in-worklet native engine uses the scalar kernels" >&2
 fi
-# One object per source, $(nproc) at a time; a source is recompiled when it is newer than its object.
+# One object per source, $(nproc) at a time; a source is recompiled when it or a header is newer
+# than its object, and every object when the flags change.
 compile_native() {
     local object="$NATIVE_BUILD/$(basename "$1" .cpp).o"
     if [ ! -f "$object" ] || [ "$1" -nt "$object" ] || [ -n "$(find "$(dirname "$1")" "$ROOT/include" -name '*.hpp' -newer "$object" -print -quit)" ]; then
@@ -70,13 +71,37 @@ compile_native() {
     fi
 }
 export -f compile_native
-export NATIVE_BUILD NATIVE_FLAGS ROOT
-echo $NATIVE_SOURCES | tr ' ' '\n' | xargs -P"$(nproc)" -I{} bash -c 'compile_native "$@"' _ {}
-NATIVE_OBJECTS=""
-for source in $NATIVE_SOURCES; do NATIVE_OBJECTS="$NATIVE_OBJECTS $NATIVE_BUILD/$(basename "$source" .cpp).o"; done
-em++ -O2 -fexceptions $NATIVE_OBJECTS -o src/legato-native.mjs \
-    -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createNativeModule -sENVIRONMENT=web \
-    -sWASM_ASYNC_COMPILATION=0 -sFILESYSTEM=0 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
-    -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPU8,UTF8ToString
-echo "built $(du -h src/legato-native.wasm | cut -f1) src/legato-native.wasm"
-cp src/legato-native.mjs src/legato-native.wasm dist/
+# build_native <folder> <output name> <extra flags>: the module's objects in build/<folder>,
+# linked to src/<output name>.mjs + .wasm.
+build_native() {
+    NATIVE_BUILD="$ROOT/build/$1"
+    local flags="$NATIVE_FLAGS $3"
+    mkdir -p "$NATIVE_BUILD"
+    if [ "$(cat "$NATIVE_BUILD/flags" 2>/dev/null)" != "$flags" ]; then
+        rm -f "$NATIVE_BUILD"/*.o
+        echo "$flags" > "$NATIVE_BUILD/flags"
+    fi
+    NATIVE_FLAGS="$flags" NATIVE_BUILD="$NATIVE_BUILD" ROOT="$ROOT" bash -c \
+        'echo $0 | tr " " "\n" | xargs -P"$(nproc)" -I{} bash -c "compile_native {}"' "$NATIVE_SOURCES"
+    local objects=""
+    for source in $NATIVE_SOURCES; do objects="$objects $NATIVE_BUILD/$(basename "$source" .cpp).o"; done
+    em++ -O2 -fexceptions $objects -o "src/$2.mjs" \
+        -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createNativeModule -sENVIRONMENT=web \
+        -sWASM_ASYNC_COMPILATION=0 -sFILESYSTEM=0 -sINITIAL_MEMORY=32MB -sALLOW_MEMORY_GROWTH=0 \
+        -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPU8,UTF8ToString
+    echo "built $(du -h "src/$2.wasm" | cut -f1) src/$2.wasm"
+}
+# Two builds of the same sources: WASM SIMD128 for every browser, and SIMD128 with relaxed SIMD
+# (-mrelaxed-simd: a fused multiply-add, which Highway 1.0.3's WASM target lacks; in Chromium
+# and Firefox, not in Safari), which createNativeNode() picks when the browser validates it.
+# One loader serves both (the main thread compiles the .wasm; the loader only instantiates it),
+# so the two links must give the same loader but for the file name it would fetch by itself.
+build_native web-native legato-native ""
+build_native web-native-relaxed legato-native-relaxed "-mrelaxed-simd"
+if ! sed 's/legato-native-relaxed\.wasm/legato-native.wasm/g' src/legato-native-relaxed.mjs |
+        cmp -s - src/legato-native.mjs; then
+    echo "the relaxed-SIMD module's loader differs from the SIMD128 one's" >&2
+    exit 1
+fi
+rm src/legato-native-relaxed.mjs
+cp src/legato-native.mjs src/legato-native.wasm src/legato-native-relaxed.wasm dist/

@@ -1,7 +1,8 @@
 // createNativeNode(): the native engine inside the AudioWorklet, without SharedArrayBuffer.
 // For pages that are not cross-origin isolated (no COOP/COEP headers) and for small models
 // (NAM .nam files, RTNeural JSON) that run per quantum on the audio thread: zero added latency.
-// The main thread compiles dist/legato-native.wasm once per page and loads the processor
+// The main thread compiles the in-worklet module once per page (dist/legato-native-relaxed.wasm
+// where the browser has relaxed SIMD, else dist/legato-native.wasm) and loads the processor
 // (native-processor.ts) once per context; each node's processor instantiates the module in
 // the worklet scope on first use (one instance per context) and loads its model from the bytes
 // posted with it. Independent of Legato.load(): no shared memory, no worker threads.
@@ -16,7 +17,10 @@ export interface NativeNodeOptions {
   model: string | URL | ArrayBuffer | Uint8Array;
   /** If given, the model must be of this format; another is refused. */
   format?: "nam" | "rtneural";
-  /** Where dist/legato-native.wasm is (default: beside this module). */
+  /** The in-worklet module to run. Default: beside this module, dist/legato-native-relaxed.wasm
+   *  when the browser validates relaxed SIMD (its fused multiply-add: Chromium, Firefox), else
+   *  dist/legato-native.wasm (SIMD128 only: Safari). The two give results within float
+   *  rounding of each other (fused or separate multiply-adds). */
   wasmUrl?: string | URL;
 }
 
@@ -40,6 +44,24 @@ export interface NativeSwitch {
 // One compiled module per wasm URL for the page, one processor module load per context.
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 const processorLoaded = new WeakMap<BaseAudioContext, Promise<void>>();
+
+// The smallest module using f32x4.relaxed_madd (on three i32x4.splat of 0): it validates only
+// where relaxed SIMD is implemented.
+const relaxedSimdProbe = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0,  // magic, version
+  1, 5, 1, 96, 0, 1, 123,       // type section: () -> v128
+  3, 2, 1, 0,                   // function section: one function of type 0
+  10, 19, 1, 17, 0,             // code section: one body of 17 bytes, no locals
+  65, 0, 253, 17, 65, 0, 253, 17, 65, 0, 253, 17,  // 3 x (i32.const 0, i32x4.splat)
+  253, 133, 2, 11,              // f32x4.relaxed_madd (0xfd 0x105), end
+]);
+
+/** [main thread] The default in-worklet module for this browser (see NativeNodeOptions.wasmUrl).
+ *  @internal */
+export function defaultNativeWasm(): string {
+  const relaxed = WebAssembly.validate(relaxedSimdProbe);
+  return String(new URL(relaxed ? "./legato-native-relaxed.wasm" : "./legato-native.wasm", import.meta.url));
+}
 
 /** [main thread] `url` fetched and compiled, once per page (the worklet scope cannot fetch). */
 function compileModule(url: string): Promise<WebAssembly.Module> {
@@ -75,7 +97,7 @@ export async function modelBytes(model: NativeNodeOptions["model"]): Promise<Arr
  */
 export async function createNativeNode(context: BaseAudioContext,
                                        options: NativeNodeOptions): Promise<NativeWorkletNode> {
-  const wasmUrl = String(options.wasmUrl ?? new URL("./legato-native.wasm", import.meta.url));
+  const wasmUrl = String(options.wasmUrl ?? defaultNativeWasm());
   let loaded = processorLoaded.get(context);
   if (!loaded) {
     loaded = context.audioWorklet.addModule(new URL("./native-processor.js", import.meta.url));

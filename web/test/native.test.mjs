@@ -15,13 +15,14 @@ async function bytesOf(url) {
 }
 
 /** Renders `input` through a native node running `model` (URL or bytes) in a fresh
- *  OfflineAudioContext: {output, ms, node info}. `length` defaults to the input's. */
-async function render(model, input, length = input.length) {
+ *  OfflineAudioContext: {output, ms, node info}. `length` defaults to the input's; `wasmUrl`
+ *  picks the module (default: the package's choice for this browser). */
+async function render(model, input, length = input.length, wasmUrl = undefined) {
   const context = new OfflineAudioContext(1, length, rate);
   const buffer = context.createBuffer(1, length, rate);
   buffer.copyToChannel(input.subarray(0, length), 0);
   const source = new AudioBufferSourceNode(context, { buffer });
-  const node = await createNativeNode(context, { model });
+  const node = await createNativeNode(context, { model, wasmUrl });
   source.connect(node.node).connect(context.destination);
   source.start();
   const started = performance.now();
@@ -67,11 +68,16 @@ const own = [
   { model: "/repo/models/native/lstm.nam", reference: "./native/lstm.nam.native.npy", by: "the native build" },
   { model: "/repo/models/native/wavenet.nam", reference: "./native/wavenet.nam.native.npy", by: "the native build" },
 ];
-for (const { model, reference, by } of own) {
-  const name = model.split("/").pop();
+// Both in-worklet modules: the default here (Chromium has relaxed SIMD: the fused multiply-add
+// build) and the SIMD128 one that browsers without relaxed SIMD (Safari) get.
+const simd128 = String(new URL("../dist/legato-native.wasm", import.meta.url));
+const kernelsSeen = [];
+for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefined], [m, simd128]])) {
+  const name = `${model.split("/").pop()}${wasmUrl ? " (SIMD128 module)" : ""}`;
   try {
     const expected = (await npy(reference)).data;
-    const { output, info } = await render(model, stream);
+    const { output, info } = await render(model, stream, stream.length, wasmUrl);
+    kernelsSeen.push(`${wasmUrl ? "simd128" : "default"}: ${info.kernels}`);
     const { worst, at } = maxError(output, expected);
     const early = shiftedError(output, expected, -1);
     const late = shiftedError(output, expected, 1);
@@ -83,6 +89,14 @@ for (const { model, reference, by } of own) {
   } catch (e) {
     check(`in-worklet ${name} matches ${by}`, false, e.message);
   }
+}
+
+{
+  const defaults = new Set(kernelsSeen.filter((k) => k.startsWith("default")));
+  const plain = new Set(kernelsSeen.filter((k) => k.startsWith("simd128")));
+  check("Chromium gets the relaxed-SIMD module by default, wasmUrl picks the SIMD128 one",
+        defaults.size === 1 && /relaxed/.test([...defaults][0]) && plain.size === 1 && !/relaxed/.test([...plain][0]),
+        [...defaults, ...plain].join("; "));
 }
 
 // Zero added latency, sample-exact: an impulse at frame k changes the output first at frame k

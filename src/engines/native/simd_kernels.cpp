@@ -25,6 +25,17 @@ namespace legato::native::HWY_NAMESPACE {
 
 namespace hn = hwy::HWY_NAMESPACE;
 
+// mul * x + add, fused where the target has it: Highway 1.0.3's WebAssembly MulAdd is a
+// multiply and an add, while relaxed SIMD (-mrelaxed-simd) has one instruction for it.
+template <class V>
+HWY_INLINE V Fma(V mul, V x, V add) {
+#if HWY_TARGET == HWY_WASM && defined(__wasm_relaxed_simd__)
+    if constexpr (sizeof(hn::TFromV<V>) == 4)
+        return V{wasm_f32x4_relaxed_madd(mul.raw, x.raw, add.raw)};
+#endif
+    return hn::MulAdd(mul, x, add);
+}
+
 // Rows [r, rows) in chunks of Lanes(d), `Unroll` chunks at a time, each chunk's sum split over
 // `Split` accumulators (columns c, c + Split, ...) so that at least four independent FMA chains
 // hide the FMA latency; all stay in registers across every column. `Channels` vectors x (at
@@ -58,7 +69,7 @@ HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t 
                 for (std::size_t u = 0; u < Unroll; ++u) {
                     const V weight = hn::LoadU(d, column + u * N);
                     for (std::size_t k = 0; k < Channels; ++k)
-                        acc[k][u][s] = hn::MulAdd(weight, xc[k], acc[k][u][s]);
+                        acc[k][u][s] = Fma(weight, xc[k], acc[k][u][s]);
                 }
             }
         for (; c < cols; ++c) {
@@ -67,7 +78,7 @@ HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t 
                 const V weight = hn::LoadU(d, column + u * N);
                 for (std::size_t k = 0; k < Channels; ++k)
                     acc[k][u][0] =
-                        hn::MulAdd(weight, hn::Set(d, x[k * x_stride + c]), acc[k][u][0]);
+                        Fma(weight, hn::Set(d, x[k * x_stride + c]), acc[k][u][0]);
             }
         }
         for (std::size_t k = 0; k < Channels; ++k)
@@ -115,7 +126,7 @@ HWY_INLINE void MatVecTail(const float* HWY_RESTRICT w, std::size_t stride,
             auto sum = hn::Zero(d);
             std::size_t c = 0;
             for (; c + N <= cols; c += N)
-                sum = hn::MulAdd(hn::LoadU(d, w + c), hn::LoadU(d, xk + c), sum);
+                sum = Fma(hn::LoadU(d, w + c), hn::LoadU(d, xk + c), sum);
             float acc = hn::GetLane(hn::SumOfLanes(d, sum));
             for (; c < cols; ++c)
                 acc += w[c] * xk[c];
@@ -199,7 +210,7 @@ HWY_INLINE std::size_t MatMulRows(D d, const float* HWY_RESTRICT w, std::size_t 
                 for (std::size_t k = 0; k < Frames; ++k) {
                     const V xc = hn::Set(d, x[k * stride + c]);
                     for (std::size_t u = 0; u < Unroll; ++u)
-                        acc[u][k] = hn::MulAdd(column[u], xc, acc[u][k]);
+                        acc[u][k] = Fma(column[u], xc, acc[u][k]);
                 }
             }
             wc += cols * rows;
@@ -362,7 +373,7 @@ HWY_INLINE void LstmChunk(D d, const float* HWY_RESTRICT g, float* HWY_RESTRICT 
     const auto forget_gate = Sigmoid(d, hn::LoadU(d, g + hidden + j));
     const auto cell_gate = TanhExact(d, hn::LoadU(d, g + 2 * hidden + j));
     const auto out_gate = Sigmoid(d, hn::LoadU(d, g + 3 * hidden + j));
-    const auto cell = hn::MulAdd(forget_gate, hn::LoadU(d, c + j), hn::Mul(in_gate, cell_gate));
+    const auto cell = Fma(forget_gate, hn::LoadU(d, c + j), hn::Mul(in_gate, cell_gate));
     const auto out = hn::Mul(out_gate, TanhExact(d, cell));
     if (j + N <= hidden) {
         hn::StoreU(cell, d, c + j);
@@ -403,9 +414,9 @@ HWY_INLINE void GruChunk(D d, const float* HWY_RESTRICT xg, const float* HWY_RES
         Sigmoid(d, hn::Add(hn::LoadU(d, xg + hidden + j), hn::LoadU(d, hg + hidden + j)));
     // reset_after: the reset gate scales the recurrent product, bias included.
     const auto candidate = TanhExact(
-        d, hn::MulAdd(reset, hn::LoadU(d, hg + 2 * hidden + j), hn::LoadU(d, xg + 2 * hidden + j)));
+        d, Fma(reset, hn::LoadU(d, hg + 2 * hidden + j), hn::LoadU(d, xg + 2 * hidden + j)));
     const auto state =
-        hn::MulAdd(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
+        Fma(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
     if (j + N <= hidden)
         hn::StoreU(state, d, h + j);
     else
