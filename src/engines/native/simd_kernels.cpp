@@ -77,8 +77,7 @@ HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t 
             for (std::size_t u = 0; u < Unroll; ++u) {
                 const V weight = hn::LoadU(d, column + u * N);
                 for (std::size_t k = 0; k < Channels; ++k)
-                    acc[k][u][0] =
-                        Fma(weight, hn::Set(d, x[k * x_stride + c]), acc[k][u][0]);
+                    acc[k][u][0] = Fma(weight, hn::Set(d, x[k * x_stride + c]), acc[k][u][0]);
             }
         }
         for (std::size_t k = 0; k < Channels; ++k)
@@ -415,8 +414,7 @@ HWY_INLINE void GruChunk(D d, const float* HWY_RESTRICT xg, const float* HWY_RES
     // reset_after: the reset gate scales the recurrent product, bias included.
     const auto candidate = TanhExact(
         d, Fma(reset, hn::LoadU(d, hg + 2 * hidden + j), hn::LoadU(d, xg + 2 * hidden + j)));
-    const auto state =
-        Fma(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
+    const auto state = Fma(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
     if (j + N <= hidden)
         hn::StoreU(state, d, h + j);
     else
