@@ -128,7 +128,8 @@ TEST(NamSlimmable, SizesOutsideTheRangeAndUnslimmableArraysAreRefused) {
               true);
 
     nlohmann::json file = nlohmann::json::parse(file_text);
-    file["config"]["layers"][0]["head"] = {{"out_channels", 3}, {"kernel_size", 2}, {"bias", false}};
+    file["config"]["layers"][0]["head"] = {
+        {"out_channels", 3}, {"kernel_size", 2}, {"bias", false}};
     // The head rechannel (3 x 2) takes a second tap: 6 more weights, where array 0's end.
     file["weights"].insert(file["weights"].begin() + 146, 6, 0.1);
     EXPECT_EQ(load_error(file.dump(), 0.0),

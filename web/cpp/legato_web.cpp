@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <span>
 #include <memory>
 #include <new>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,7 +31,8 @@ thread_local std::string last_error;  // per calling thread (main thread for set
 // at Legato.load() (docs/web.md "Memory").
 std::string describe(const std::exception& e) {
     const std::string what = dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what();
-    if (what.find("out of memory") == std::string::npos) return what;
+    if (what.find("out of memory") == std::string::npos)
+        return what;
     return what + " (the module's " + std::to_string(emscripten_get_heap_size() >> 20) +
            " MiB heap, " + std::to_string(mallinfo().uordblks >> 20) +
            " MiB in use: load with a larger Legato.load({ memoryMiB }))";
@@ -56,7 +57,7 @@ struct WebHandler {
 legato::ModelConfig parse_web_config(const char* text) {
     nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_object())
-        return legato::parse_model_config(text, "/", false, "config");  // the native message
+        return legato::parse_model_config(text, "/", false, "config");         // the native message
     std::vector<std::pair<std::size_t, std::shared_ptr<legato::Backend>>> js;  // and cpp
     std::vector<std::pair<std::size_t, std::vector<std::uint8_t>>> native_models;
     if (auto engines = json.find("engines"); engines != json.end() && engines->is_array()) {
@@ -86,7 +87,8 @@ legato::ModelConfig parse_web_config(const char* text) {
                 if (!entry.contains("name") || !entry["name"].is_string())
                     throw legato::ConfigError(where + ".name: is required for engine \"cpp\"");
                 try {
-                    js.emplace_back(e, legato::web::make_cpp_engine(entry["name"].get<std::string>()));
+                    js.emplace_back(e,
+                                    legato::web::make_cpp_engine(entry["name"].get<std::string>()));
                 } catch (const legato::Error& error) {
                     throw legato::ConfigError(where + ".name: " + error.what());
                 }
@@ -108,7 +110,8 @@ legato::ModelConfig parse_web_config(const char* text) {
     int processor = -1;
     if (auto found = json.find("js_processor"); found != json.end()) {
         if (!found->is_number_integer())
-            throw legato::ConfigError("config: js_processor: must be an integer (set by the package)");
+            throw legato::ConfigError(
+                "config: js_processor: must be an integer (set by the package)");
         processor = found->get<int>();
         json.erase(found);
     }
@@ -194,7 +197,9 @@ EMSCRIPTEN_KEEPALIVE int legato_handler_prepare(WebHandler* web, double sample_r
         web->handler->prepare(host);
         const std::size_t wanted = std::max<std::size_t>(
             static_cast<std::size_t>(std::max(min_latency, 0)),
-            offline ? 0 : web->handler->latency() + static_cast<std::size_t>(std::max(burst_margin, 0)));
+            offline
+                ? 0
+                : web->handler->latency() + static_cast<std::size_t>(std::max(burst_margin, 0)));
         if (web->handler->latency() < wanted) {
             host.latency_override = wanted;
             web->handler->prepare(host);
@@ -297,7 +302,7 @@ EMSCRIPTEN_KEEPALIVE int legato_handler_engine_count(const WebHandler* web) {
 /// [any thread] Sets parameter input `name` (a non-streamed tensor) to `count` values at
 /// `values`; the next inference submitted sees them. Returns 0, or -1 if no such parameter.
 EMSCRIPTEN_KEEPALIVE int legato_handler_set_parameter(WebHandler* web, const char* name,
-                                                     const float* values, int count) {
+                                                      const float* values, int count) {
     return web->handler->set_parameter(name, std::span<const float>(values, count)) ? 0 : -1;
 }
 
@@ -310,8 +315,7 @@ EMSCRIPTEN_KEEPALIVE void legato_handler_set_offline(WebHandler* web, int offlin
 /// [any thread] Audio input and output channel counts (of the streamed tensors), packed as
 /// inputs * 256 + outputs.
 EMSCRIPTEN_KEEPALIVE int legato_handler_channels(const WebHandler* web) {
-    return static_cast<int>(web->handler->input_channels() * 256 +
-                            web->handler->output_channels());
+    return static_cast<int>(web->handler->input_channels() * 256 + web->handler->output_channels());
 }
 
 /// [setup thread] Registers a JavaScript inference worker's mailbox (the package allocates it,
