@@ -374,12 +374,16 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
         if (!inputs.has(c.stream_input)) inputs.set(c.stream_input, (await npy(url(c.stream_input))).data);
         const input = inputs.get(c.stream_input);
         const reference = (await npy(url(c.stream_output))).data;
-        const { output, ms } = await render(model, input);
-        const { worst, at } = maxError(output, reference);
-        console.log(`native in-worklet staged ${c.name}: max error ${worst.toExponential(2)} ` +
-                    `(tolerance ${c.tolerance_abs}), ${input.length} samples in ${ms.toFixed(0)} ms`);
-        check(`staged ${c.name} within ${c.tolerance_abs} (max error ${worst.toExponential(2)})`,
-              worst <= c.tolerance_abs, `max error ${worst} at ${at}`);
+        // Both modules: the default (relaxed SIMD in Chromium) and the SIMD128 one.
+        for (const wasmUrl of [undefined, simd128]) {
+          const { output, ms } = await render(model, input, input.length, wasmUrl);
+          const { worst, at } = maxError(output, reference);
+          const which = wasmUrl ? "SIMD128 module" : "default module";
+          console.log(`native in-worklet staged ${c.name} (${which}): max error ${worst.toExponential(2)} ` +
+                      `(tolerance ${c.tolerance_abs}), ${input.length} samples in ${ms.toFixed(0)} ms`);
+          check(`staged ${c.name} (${which}) within ${c.tolerance_abs} (max error ${worst.toExponential(2)})`,
+                worst <= c.tolerance_abs, `max error ${worst} at ${at}`);
+        }
       } catch (e) {
         check(`staged ${c.name}`, false, e.message);
       }
