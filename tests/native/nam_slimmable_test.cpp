@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engines/native/nam_file.hpp"
+#include "engines/native/native_model_file.hpp"
 #include "legato/error.hpp"
 #include "native_cases.hpp"
 #include "npy.hpp"
@@ -105,6 +106,11 @@ TEST(NamSlimmable, BreakpointsAreTheSizesWhereTheChannelsChange) {
     // Slimmed, it still reports the breakpoints of the file (the sizes it was made from).
     EXPECT_EQ(at_size("slimmable.nam", 0.0)->info().size_breakpoints.size(), 3u);
     EXPECT_TRUE(load_nam(text("wavenet.nam"), "wavenet.nam")->info().size_breakpoints.empty());
+    // legato info (the model description) says where.
+    EXPECT_NE(legato::native::description(*model).format_details.find(
+                  "; slimmable: the size changes at 0.333, 0.5, 0.667"),
+              std::string::npos)
+        << legato::native::description(*model).format_details;
     // A size is ignored by a model with one size.
     EXPECT_TRUE(at_size("slimmable-2-1.nam", 0.0)->info().size_breakpoints.empty());
 }

@@ -1,6 +1,7 @@
 #include "native_model_file.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -69,6 +70,16 @@ ModelDescription description(const StreamModel& model) {
             : "; receptive field " + std::to_string(info.receptive_field) + " samples";
     for (const auto& [key, value] : info.metadata)
         d.format_details += "; " + key + " " + value;
+    if (!info.size_breakpoints.empty()) {
+        // NAM's SetSlimmableSize ratios at which a larger variant takes over.
+        std::string sizes;
+        for (double point : info.size_breakpoints) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%.3g", point);
+            sizes += (sizes.empty() ? "" : ", ") + std::string(text);
+        }
+        d.format_details += "; slimmable: the size changes at " + sizes;
+    }
     const auto tensor = [](const char* name, std::size_t values) {
         TensorDescription t;
         t.name = name;
