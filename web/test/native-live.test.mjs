@@ -123,7 +123,7 @@ try {
                     `contiguous frames, max difference ${worst} to its offline rendering (${recording.gaps} quanta missed)`);
         check(`live: staged ${c.name}, loaded while playing, equals its offline rendering of the recorded input ` +
               `from its load frame (${end - from} frames, max difference ${worst})`,
-              end - from >= 12000 && worst <= 1e-6, `${end - from} frames from ${from}, max ${worst}`);
+              end - from >= 4096 && worst <= 1e-6, `${end - from} frames from ${from}, max ${worst}`);
       }
     } catch (e) {
       check("live: the staged models play in a real AudioContext", false, e.message);
