@@ -594,20 +594,21 @@ std::unique_ptr<NamModel> build_wavenet(const Node& object, const std::string& p
     std::string size = "full size";
     if (c.slimmable) {
         info.size_breakpoints = slimmable_breakpoints(c);
-        const std::string at = object.where() + ": " + prefix + "config";
         if (options.slimmable_size) {
+            check_slimmable_size(*options.slimmable_size, object.where());
             const std::vector<std::size_t> channels =
-                slimmable_channels(c, *options.slimmable_size, object.where());
-            std::ostringstream text;
-            text << "size " << *options.slimmable_size << ": channels";
-            bool slimmed = false;
-            for (std::size_t i = 0; i < channels.size(); ++i) {
-                text << (i == 0 ? " " : ", ") << channels[i];
-                slimmed = slimmed || channels[i] != c.arrays[i].channels;
-            }
-            if (slimmed) {
+                slimmable_channels(c, *options.slimmable_size);
+            std::vector<std::size_t> full;
+            for (const LayerArrayConfig& array : c.arrays)
+                full.push_back(array.channels);
+            if (channels != full) {
+                std::ostringstream text;
+                text << "size " << *options.slimmable_size << ": channels";
+                for (std::size_t i = 0; i < channels.size(); ++i)
+                    text << (i == 0 ? " " : ", ") << channels[i];
                 size = text.str();
-                weights = slim_wavenet(c, weights, channels, at);
+                weights =
+                    slim_wavenet(c, weights, channels, object.where() + ": " + prefix + "config");
             }
         }
     }
@@ -638,19 +639,17 @@ std::unique_ptr<NamModel> build_container(const Node& object, const std::string&
             submodels[i].at("max_value").fail("of the last submodel must be at least 1");
     }
     // Upstream's default is the last, largest submodel; a size picks the first submodel whose
-    // max_value is above it (upstream's SetSlimmableSize), the last when none is.
-    std::size_t chosen = n - 1;
+    // max_value is above it (upstream's SetSlimmableSize): after every max_value at or below
+    // it, the last when none is above. The max_values but the last are where it changes.
     std::vector<double> breakpoints;
     for (std::size_t i = 0; i + 1 < n; ++i)
         breakpoints.push_back(submodels[i].at("max_value").number());
+    std::size_t chosen = n - 1;
     if (options.slimmable_size) {
-        const double size = *options.slimmable_size;
-        if (!(size >= 0.0 && size <= 1.0))
-            throw Error(object.where() + ": slimmable size " + std::to_string(size) +
-                        " is outside [0, 1] (NAM's SetSlimmableSize ratio)");
-        for (std::size_t i = 0; i < n && chosen == n - 1; ++i)
-            if (size < submodels[i].at("max_value").number())
-                chosen = i;
+        check_slimmable_size(*options.slimmable_size, object.where());
+        chosen = static_cast<std::size_t>(
+            std::upper_bound(breakpoints.begin(), breakpoints.end(), *options.slimmable_size) -
+            breakpoints.begin());
     }
     const Node last = submodels[chosen].at("model");
     std::unique_ptr<NamModel> model =

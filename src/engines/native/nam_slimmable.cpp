@@ -87,11 +87,13 @@ std::vector<double> slimmable_breakpoints(const WaveNetConfig& config) {
     return points;
 }
 
-std::vector<std::size_t> slimmable_channels(const WaveNetConfig& config, double size,
-                                            const std::string& where) {
+void check_slimmable_size(double size, const std::string& where) {
     if (!(size >= 0.0 && size <= 1.0))
         throw Error(where + ": slimmable size " + std::to_string(size) +
                     " is outside [0, 1] (NAM's SetSlimmableSize ratio)");
+}
+
+std::vector<std::size_t> slimmable_channels(const WaveNetConfig& config, double size) {
     std::vector<std::size_t> channels;
     for (const LayerArrayConfig& c : config.arrays) {
         const std::vector<std::size_t>& allowed = c.slimmable_channels;
@@ -115,7 +117,7 @@ WeightCursor slim_wavenet(WaveNetConfig& config, WeightCursor& full,
     std::vector<LayerArrayConfig>& arrays = config.arrays;
     const std::size_t count = arrays.size();
     for (std::size_t a = 0; a < count; ++a) {
-        const LayerArrayConfig& c = arrays[a];
+        LayerArrayConfig& c = arrays[a];
         const std::string array = where + ".layers[" + std::to_string(a) + "]";
         check_slimmable(c, array);
         const std::string part = "layer array " + std::to_string(a);
@@ -156,32 +158,28 @@ WeightCursor slim_wavenet(WaveNetConfig& config, WeightCursor& full,
         const std::size_t head_in = c.head1x1 ? c.head1x1_out : bn;
         keep(full, slim, {c.head_size, c.head_input_size(), 1, head, head_in, c.head_bias},
              part + " (head rechannel)");
-    }
-    const std::span<const float> scale = full.take(1, "head_scale");
-    slim.push_back(scale[0]);
-    full.expect_end();
 
-    for (std::size_t a = 0; a < count; ++a) {
-        LayerArrayConfig& c = arrays[a];
-        const std::size_t bn = slim_bottleneck(c, channels[a]);
+        // This array's weights are taken: its config becomes the smaller one (the next array's
+        // walk reads only its own full sizes and `channels`).
         for (std::vector<NamActivation>* list : {&c.activations, &c.secondary})
             for (NamActivation& act : *list)
                 if (act.slopes.size() > 1)  // one slope per channel: keep the first ones
                     act.slopes.resize(std::min(act.slopes.size(), bn));
-        c.input_size = a == 0 ? c.input_size : channels[a - 1];
-        c.head_size = a + 1 < count ? channels[a + 1] : c.head_size;
-        c.channels = channels[a];
+        c.input_size = input;
+        c.head_size = head;
+        c.channels = ch;
         c.bottleneck = bn;
-    }
-    // Upstream sizes an inner array's head by the next array's channels; the next array adds
-    // its own head width to it, so the two must still agree.
-    for (std::size_t a = 1; a < count; ++a)
-        if (arrays[a].head_input_size() != arrays[a - 1].head_size)
-            throw Error(where + ".layers[" + std::to_string(a) + "]: cannot be slimmed to " +
-                        std::to_string(channels[a]) + " channels: its head width " +
-                        std::to_string(arrays[a].head_input_size()) +
+        // Upstream sizes an inner array's head by the next array's channels; this array adds its
+        // own head width to it, so the two must still agree.
+        if (a > 0 && c.head_input_size() != arrays[a - 1].head_size)
+            throw Error(array + ": cannot be slimmed to " + std::to_string(ch) +
+                        " channels: its head width " + std::to_string(c.head_input_size()) +
                         " would not match the previous array's head_size " +
                         std::to_string(arrays[a - 1].head_size));
+    }
+    const std::span<const float> scale = full.take(1, "head_scale");
+    slim.push_back(scale[0]);
+    full.expect_end();
     return WeightCursor(std::move(slim), where + " (slimmed weights)");
 }
 

@@ -18,11 +18,13 @@ namespace legato::native::nam {
 /// with n allowed counts), ascending, without repeats; empty when no array is slimmable.
 std::vector<double> slimmable_breakpoints(const WaveNetConfig& config);
 
-/// [setup thread] The channels of every array at `size`: allowed[min(floor(size * n), n - 1)]
-/// for a slimmable array, its full count for the others. Throws legato::Error ("<where>:
-/// slimmable size ...") unless 0 <= size <= 1.
-std::vector<std::size_t> slimmable_channels(const WaveNetConfig& config, double size,
-                                            const std::string& where);
+/// [setup thread] Throws legato::Error ("<where>: slimmable size ...") unless 0 <= size <= 1
+/// (NAM's SetSlimmableSize ratio), for every kind of slimmable model.
+void check_slimmable_size(double size, const std::string& where);
+
+/// [setup thread] The channels of every array at `size` (checked): allowed[min(floor(size * n),
+/// n - 1)] for a slimmable array, its full count for the others.
+std::vector<std::size_t> slimmable_channels(const WaveNetConfig& config, double size);
 
 /// [setup thread] Slims `config` to `channels` (one count per array) and returns the weights of
 /// the smaller model, taken from `full` in upstream's set_weights_ order (which it consumes
