@@ -62,16 +62,19 @@ EMSCRIPTEN_KEEPALIVE NativeModel* legato_native_create(const std::uint8_t* bytes
         for (double point : model->info().size_breakpoints)
             if (point > 0.0 && point <= 1.0)
                 loaded->sizes.push_back(point);
-        if (loaded->sizes.size() == 1) {
-            loaded->variants.push_back(std::move(model));
-        } else {
-            model.reset();
-            for (double at : loaded->sizes) {
-                legato::native::NamOptions options;
-                options.slimmable_size = at;
-                loaded->variants.push_back(legato::native::load_model(source, options));
-            }
+        // The model just loaded, at the default size, is the last range's model unless a
+        // breakpoint above 1 (a container's max_value) was left out: reuse it then, rather than
+        // load and pre-warm it a second time.
+        const std::vector<double>& points = model->info().size_breakpoints;
+        const bool reuse = points.empty() || points.back() == loaded->sizes.back();
+        const std::size_t to_load = loaded->sizes.size() - (reuse ? 1 : 0);
+        for (std::size_t i = 0; i < to_load; ++i) {
+            legato::native::NamOptions options;
+            options.slimmable_size = loaded->sizes[i];
+            loaded->variants.push_back(legato::native::load_model(source, options));
         }
+        if (reuse)
+            loaded->variants.push_back(std::move(model));
         loaded->active = loaded->variants.size() - 1;
         return loaded.release();
     } catch (const std::bad_alloc&) {
