@@ -7,7 +7,7 @@
 // frame, wavenet.nam's from its loaded state on the input from that frame after it. Then the
 // staged LSTM-40 and A1-standard, loaded while playing, against their offline renderings.
 import { createNativeNode } from "../dist/index.js";
-import { playThrough } from "./util.mjs";
+import { playThrough, stagedNativeModels } from "./util.mjs";
 
 const results = [];
 const check = (name, ok, detail = "") => results.push({ name, ok: Boolean(ok), detail: String(detail) });
@@ -85,15 +85,11 @@ try {
 // that frame (native.test.mjs checks the offline renderings against the upstream references,
 // within each case's tolerance).
 {
-  const listing = await fetch("/native-models/cases.json");
-  if (!listing.ok) {
-    console.log("native in-worklet live: staged models skipped: /native-models/cases.json not found " +
-                "(LEGATO_NATIVE_MODELS or ../shared/models-native beside the repository)");
-  } else {
-    const cases = await listing.json();
-    const url = (c) => `/native-models/${c.folder}/${c.model}`;
+  const found = await stagedNativeModels("native in-worklet live");
+  if (found) {
+    const url = (c) => found.url(`${c.folder}/${c.model}`);
     const staged = ["rtneural-lstm40-random", "nam-wavenet-a1-standard"]
-      .map((name) => cases.find((c) => c.name === name)).filter(Boolean);
+      .map((name) => found.cases.find((c) => c.name === name)).filter(Boolean);
     try {
       const context = new AudioContext({ sampleRate: rate });
       const node = await createNativeNode(context, { model: first });

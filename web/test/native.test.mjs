@@ -2,7 +2,7 @@
 // isolation headers (test/run.mjs opens it under /plain/): no SharedArrayBuffer anywhere.
 // Every render goes through an OfflineAudioContext: source -> native node -> destination.
 import { createNativeNode } from "../dist/index.js";
-import { npy } from "./util.mjs";
+import { npy, stagedNativeModels } from "./util.mjs";
 
 const results = [];
 const check = (name, ok, detail = "") => results.push({ name, ok: Boolean(ok), detail: String(detail) });
@@ -15,20 +15,21 @@ async function bytesOf(url) {
 }
 
 /** Renders `input` through a native node running `model` (URL or bytes) in a fresh
- *  OfflineAudioContext: {output, ms, node info}. `length` defaults to the input's; `wasmUrl`
- *  picks the module (default: the package's choice for this browser). */
-async function render(model, input, length = input.length, wasmUrl = undefined) {
-  const context = new OfflineAudioContext(1, length, rate);
-  const buffer = context.createBuffer(1, length, rate);
-  buffer.copyToChannel(input.subarray(0, length), 0);
+ *  OfflineAudioContext: {output, ms, node info}. `wasmUrl` picks the module (default: the
+ *  package's choice for this browser); `setup(node)` runs before rendering (AudioParams). */
+async function render(model, input, { wasmUrl = undefined, setup = () => {} } = {}) {
+  const context = new OfflineAudioContext(1, input.length, rate);
+  const buffer = context.createBuffer(1, input.length, rate);
+  buffer.copyToChannel(input, 0);
   const source = new AudioBufferSourceNode(context, { buffer });
   const node = await createNativeNode(context, { model, wasmUrl });
+  setup(node);
   source.connect(node.node).connect(context.destination);
   source.start();
   const started = performance.now();
   const rendered = await context.startRendering();
   const ms = performance.now() - started;
-  const info = { format: node.format, description: node.description, kernels: node.kernels };
+  const info = { format: node.format, description: node.description, kernels: node.kernels, sizes: node.sizes };
   node.dispose();
   return { output: rendered.getChannelData(0), ms, info };
 }
@@ -76,7 +77,7 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
   const name = `${model.split("/").pop()}${wasmUrl ? " (SIMD128 module)" : ""}`;
   try {
     const expected = (await npy(reference)).data;
-    const { output, info } = await render(model, stream, stream.length, wasmUrl);
+    const { output, info } = await render(model, stream, { wasmUrl });
     kernelsSeen.push(`${wasmUrl ? "simd128" : "default"}: ${info.kernels}`);
     const { worst, at } = maxError(output, expected);
     const early = shiftedError(output, expected, -1);
@@ -197,17 +198,10 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
   const model = "/repo/models/native/lstm.json";
   const input = stream.subarray(0, length);
   const half = input.map((x) => 0.5 * x);
-  const context = new OfflineAudioContext(1, length, rate);
-  const buffer = context.createBuffer(1, length, rate);
-  buffer.copyToChannel(input, 0);
-  const source = new AudioBufferSourceNode(context, { buffer });
-  const node = await createNativeNode(context, { model });
-  node.inputGain.value = 0.5;
-  node.outputGain.setValueAtTime(2, 5000 / rate);
-  source.connect(node.node).connect(context.destination);
-  source.start();
-  const output = (await context.startRendering()).getChannelData(0);
-  node.dispose();
+  const { output } = await render(model, input, { setup: (node) => {
+    node.inputGain.value = 0.5;
+    node.outputGain.setValueAtTime(2, 5000 / rate);
+  } });
   const plain = (await render(model, half)).output;
   let step = -1;
   const wrong = [];
@@ -227,19 +221,11 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
 {
   const length = 8192;
   const input = stream.subarray(0, length);
-  const context = new OfflineAudioContext(1, length, rate);
-  const buffer = context.createBuffer(1, length, rate);
-  buffer.copyToChannel(input, 0);
-  const source = new AudioBufferSourceNode(context, { buffer });
-  const node = await createNativeNode(context, { model: "/repo/models/native/slimmable.nam" });
-  const sizes = node.sizes;
-  node.slimmableSize.setValueAtTime(0, 0);
-  node.slimmableSize.setValueAtTime(0.45, 2560 / rate);
-  node.slimmableSize.setValueAtTime(1, 5120 / rate);
-  source.connect(node.node).connect(context.destination);
-  source.start();
-  const output = (await context.startRendering()).getChannelData(0);
-  node.dispose();
+  const { output, info: { sizes } } = await render("/repo/models/native/slimmable.nam", input, { setup: (node) => {
+    node.slimmableSize.setValueAtTime(0, 0);
+    node.slimmableSize.setValueAtTime(0.45, 2560 / rate);
+    node.slimmableSize.setValueAtTime(1, 5120 / rate);
+  } });
   const stretches = [[0, "slimmable-2-1.nam"], [2560, "slimmable-2-2.nam"], [5120, "slimmable.nam"]];
   const wrong = [];
   let sameAsFull = 0;
@@ -265,17 +251,8 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
         wrong.length === 0 && sameAsFull < 100, `${wrong.join("; ")}; ${sameAsFull} slim samples equal to the full model's`);
 
   // A model with one size ignores the parameter.
-  const plain = new OfflineAudioContext(1, 4096, rate);
-  const plainBuffer = plain.createBuffer(1, 4096, rate);
-  plainBuffer.copyToChannel(stream.subarray(0, 4096), 0);
-  const plainSource = new AudioBufferSourceNode(plain, { buffer: plainBuffer });
-  const lstm = await createNativeNode(plain, { model: "/repo/models/native/lstm.json" });
-  lstm.slimmableSize.value = 0;
-  plainSource.connect(lstm.node).connect(plain.destination);
-  plainSource.start();
-  const ignored = (await plain.startRendering()).getChannelData(0);
-  const lstmSizes = lstm.sizes;
-  lstm.dispose();
+  const { output: ignored, info: { sizes: lstmSizes } } = await render(
+    "/repo/models/native/lstm.json", stream.subarray(0, 4096), { setup: (node) => { node.slimmableSize.value = 0; } });
   const reference = (await render("/repo/models/native/lstm.json", stream.subarray(0, 4096))).output;
   check("a model with one size (lstm.json) has sizes [0] and ignores slimmableSize",
         lstmSizes.length === 1 && maxError(ignored, reference).worst === 0, `${lstmSizes}; ${maxError(ignored, reference).worst}`);
@@ -350,14 +327,10 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
 // The staged upstream models ($LEGATO_NATIVE_MODELS, served under /native-models/): every
 // case the native engine runs, within the case's tolerance; cases it refuses are refused here.
 {
-  const listing = await fetch("/native-models/cases.json");
-  if (!listing.ok) {
-    console.log("native in-worklet: staged models skipped: /native-models/cases.json not found " +
-                "(LEGATO_NATIVE_MODELS or ../shared/models-native beside the repository)");
-  } else {
-    const cases = await listing.json();
+  const staged = await stagedNativeModels("native in-worklet");
+  if (staged) {
+    const { cases, url } = staged;
     const inputs = new Map();
-    const url = (path) => (path.startsWith("../") ? `/native-models-up/${path.slice(3)}` : `/native-models/${path}`);
     for (const c of cases) {
       if (c.format !== "rtneural-json" && c.format !== "nam") continue;
       const model = url(`${c.folder}/${c.model}`);
@@ -376,7 +349,7 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
         const reference = (await npy(url(c.stream_output))).data;
         // Both modules: the default (relaxed SIMD in Chromium) and the SIMD128 one.
         for (const wasmUrl of [undefined, simd128]) {
-          const { output, ms } = await render(model, input, input.length, wasmUrl);
+          const { output, ms } = await render(model, input, { wasmUrl });
           const { worst, at } = maxError(output, reference);
           const which = wasmUrl ? "SIMD128 module" : "default module";
           console.log(`native in-worklet staged ${c.name} (${which}): max error ${worst.toExponential(2)} ` +

@@ -89,3 +89,17 @@ export async function onnxRuntimeWebConfig(name) {
   config.context = { worker_threads: 1 };
   return config;
 }
+
+/** The staged native models ($LEGATO_NATIVE_MODELS, served under /native-models/): their
+ *  cases.json and `url(path)` for a path in it; or null, after saying why they are skipped
+ *  (`who` starts the line). */
+export async function stagedNativeModels(who) {
+  const listing = await fetch("/native-models/cases.json");
+  if (!listing.ok) {
+    console.log(`${who}: staged models skipped: /native-models/cases.json not found ` +
+                "(LEGATO_NATIVE_MODELS or ../shared/models-native beside the repository)");
+    return null;
+  }
+  const url = (path) => (path.startsWith("../") ? `/native-models-up/${path.slice(3)}` : `/native-models/${path}`);
+  return { cases: await listing.json(), url };
+}
