@@ -176,6 +176,29 @@ void MatVec2(const float* HWY_RESTRICT w, std::size_t stride, const float* HWY_R
     MatVecTail<2>(w, stride, x, b, y, r, rows, cols, accumulate, x_stride, y_stride);
 }
 
+// One block's columns into a pass's accumulators: frame k's x is x[k * stride + c]. A stride
+// known at compile time (kStride > 0) makes every frame a constant offset from one pointer;
+// with a run-time stride each frame needs a pointer of its own, 16 are more than x86-64 has
+// registers for, and the spilled ones cost a move per FMA on an FMA port (the 16-row pass ran
+// at 63 % of FMA peak that way). The sums are the same either way.
+template <std::size_t kStride, class D, class V, std::size_t Unroll, std::size_t Frames>
+HWY_INLINE void MatMulColumns(D d, const float* HWY_RESTRICT wc, std::size_t rows,
+                              const float* HWY_RESTRICT x, std::size_t cols, std::size_t stride,
+                              V (&acc)[Unroll][Frames]) {
+    const std::size_t N = hn::Lanes(d);
+    const std::size_t s = kStride != 0 ? kStride : stride;
+    for (std::size_t c = 0; c < cols; ++c) {
+        V column[Unroll];
+        for (std::size_t u = 0; u < Unroll; ++u)
+            column[u] = hn::LoadU(d, wc + c * rows + u * N);
+        for (std::size_t k = 0; k < Frames; ++k) {
+            const V xc = hn::Set(d, x[k * s + c]);
+            for (std::size_t u = 0; u < Unroll; ++u)
+                acc[u][k] = Fma(column[u], xc, acc[u][k]);
+        }
+    }
+}
+
 // Rows [r, r + Unroll * Lanes(d)) of Y = W X for frames [f, frames), X's columns gathered
 // from `count` blocks (W's columns in block order), `Frames` frames at a time; returns the
 // first frame not done. Each output is one FMA chain over its columns in order, in a register
@@ -202,15 +225,19 @@ HWY_INLINE std::size_t MatMulRows(D d, const float* HWY_RESTRICT w, std::size_t 
         for (std::size_t b = 0; b < count; ++b) {
             const std::size_t cols = blocks[b].cols, stride = blocks[b].stride;
             const float* HWY_RESTRICT x = blocks[b].x + f * stride;
-            for (std::size_t c = 0; c < cols; ++c) {
-                V column[Unroll];
-                for (std::size_t u = 0; u < Unroll; ++u)
-                    column[u] = hn::LoadU(d, wc + c * rows + u * N);
-                for (std::size_t k = 0; k < Frames; ++k) {
-                    const V xc = hn::Set(d, x[k * stride + c]);
-                    for (std::size_t u = 0; u < Unroll; ++u)
-                        acc[u][k] = Fma(column[u], xc, acc[u][k]);
+            if constexpr (Frames >= 8) {
+                switch (stride) {  // the frame strides of NAM's channel counts and of mono input
+                    case 1: MatMulColumns<1>(d, wc, rows, x, cols, stride, acc); break;
+                    case 2: MatMulColumns<2>(d, wc, rows, x, cols, stride, acc); break;
+                    case 4: MatMulColumns<4>(d, wc, rows, x, cols, stride, acc); break;
+                    case 8: MatMulColumns<8>(d, wc, rows, x, cols, stride, acc); break;
+                    case 12: MatMulColumns<12>(d, wc, rows, x, cols, stride, acc); break;
+                    case 16: MatMulColumns<16>(d, wc, rows, x, cols, stride, acc); break;
+                    case 32: MatMulColumns<32>(d, wc, rows, x, cols, stride, acc); break;
+                    default: MatMulColumns<0>(d, wc, rows, x, cols, stride, acc);
                 }
+            } else {
+                MatMulColumns<0>(d, wc, rows, x, cols, stride, acc);
             }
             wc += cols * rows;
         }
@@ -310,35 +337,45 @@ HWY_INLINE V Reciprocal(D d, V v) {
     return hn::Mul(r, hn::NegMulAdd(v, r, hn::Set(d, 2.0f)));
 }
 
-// Highway's Exp and Expm1, bit for bit (the same reduction, polynomial and rounding of q),
-// restricted to the ranges the activations feed them, where 2^q is one normal float: one
-// scaling by 2^q instead of two half-steps, and none of the range checks. About a fifth fewer
-// instructions per logistic or tanh; the results are exactly Highway's (a scaling by a power of
-// two is exact either way, and where Highway's would give a subnormal e, 1 + e is 1 all the
-// same). Uses Highway 1.0's impl::ExpImpl, the code its own Exp and Expm1 run.
+// exp and expm1 with Highway's reduction and polynomial (its impl::ExpImpl, 1 ULP), restricted
+// to the ranges the activations feed them, where 2^q is one normal float (or 0 at the very
+// bottom, where 1 + e is 1 all the same): one scaling by 2^q instead of two half-steps, none
+// of the range checks, and q rounded by adding 1.5 * 2^23, which leaves round(x / ln 2) in
+// the low mantissa bits of the sum: 2 instructions where ConvertTo's guard against overflow
+// (which these ranges cannot reach) takes 7. q rounds to nearest even where Highway's rounds
+// half away from zero; either keeps |x - q ln 2| <= ln(2) / 2, so the accuracy is the same.
+template <class D, class V>
+HWY_INLINE void ReduceExp(D d, V x, V& reduced, V& scale) {
+    const V magic = hn::Set(d, 12582912.0f);  // 1.5 * 2^23
+    const V shifted = hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f), magic);
+    const V q = hn::Sub(shifted, magic);  // round(x / ln 2), exactly
+    // x - q ln 2 in two steps (Cody and Waite), ln 2 split as Highway splits it.
+    reduced = hn::MulAdd(q, hn::Set(d, -1.428606765330187045e-6f),
+                         hn::MulAdd(q, hn::Set(d, -0.693145751953125f), x));
+    // 2^q: q + 127 in the exponent field; the sum's higher bits shift out.
+    const hn::RebindToSigned<D> di;
+    scale = hn::BitCast(
+        d, hn::ShiftLeft<23>(hn::Add(hn::BitCast(di, shifted), hn::Set(di, int32_t{127}))));
+}
+
 template <class D, class V>
 HWY_INLINE V ExpUpTo88(D d, V x) {  // exp(x) for x in [-88, 88]
-    const hn::Rebind<int32_t, D> di;
     hn::impl::ExpImpl<float> impl;
-    // q = x / ln 2 rounded half away from zero, as Highway's Exp.
-    const auto q =
-        hn::ConvertTo(di, hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f),
-                                     hn::Or(hn::Set(d, 0.5f), hn::And(x, hn::Set(d, -0.0f)))));
-    const V y = hn::Add(impl.ExpPoly(d, impl.ExpReduce(d, x, q)), hn::Set(d, 1.0f));
-    return hn::Mul(y, impl.Pow2I(d, q));
+    V reduced, scale;
+    ReduceExp(d, x, reduced, scale);
+    return hn::Mul(hn::Add(impl.ExpPoly(d, reduced), hn::Set(d, 1.0f)), scale);
 }
 
 template <class D, class V>
 HWY_INLINE V Expm1UpTo36(D d, V x) {  // expm1(x) for x in [0, 36]
-    const hn::Rebind<int32_t, D> di;
     hn::impl::ExpImpl<float> impl;
     const V one = hn::Set(d, 1.0f);
-    const auto q = hn::ConvertTo(
-        di, hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f), hn::Set(d, 0.5f)));
-    const V y = impl.ExpPoly(d, impl.ExpReduce(d, x, q));
+    V reduced, scale;
+    ReduceExp(d, x, reduced, scale);
+    const V y = impl.ExpPoly(d, reduced);
     // Below ln(2) / 2, q is 0 and the polynomial is expm1 itself (no cancellation).
     return hn::IfThenElse(hn::Lt(x, hn::Set(d, 0.346573590279972654708616f)), y,
-                          hn::Sub(hn::Mul(hn::Add(y, one), impl.Pow2I(d, q)), one));
+                          hn::MulSub(hn::Add(y, one), scale, one));
 }
 
 template <class D, class V>
