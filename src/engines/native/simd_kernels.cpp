@@ -311,19 +311,37 @@ void Add(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, std::size_t n) {
         y[i] += x[i];
 }
 
-// Applies `f` to x[0..n) in place; the last partial vector goes through an aligned buffer.
+// Applies `f` (in place on an array of vectors, as Sigmoid) to x[0..n) in place: kMapVectors
+// vectors at a time, so that their chains overlap (see Sigmoid), then one at a time; the last
+// partial vector goes through an aligned buffer.
+constexpr std::size_t kMapVectors = 4;
+
 template <class F>
 HWY_INLINE void Map(float* HWY_RESTRICT x, std::size_t n, F f) {
     const hn::ScalableTag<float> d;
+    using V = hn::Vec<decltype(d)>;
     const std::size_t N = hn::Lanes(d);
     std::size_t i = 0;
-    for (; i + N <= n; i += N)
-        hn::StoreU(f(d, hn::LoadU(d, x + i)), d, x + i);
+    for (; i + kMapVectors * N <= n; i += kMapVectors * N) {
+        V v[kMapVectors];
+        for (std::size_t k = 0; k < kMapVectors; ++k)
+            v[k] = hn::LoadU(d, x + i + k * N);
+        f(d, v);
+        for (std::size_t k = 0; k < kMapVectors; ++k)
+            hn::StoreU(v[k], d, x + i + k * N);
+    }
+    for (; i + N <= n; i += N) {
+        V v[1] = {hn::LoadU(d, x + i)};
+        f(d, v);
+        hn::StoreU(v[0], d, x + i);
+    }
     if (i < n) {
         HWY_ALIGN float tail[64] = {};  // >= the widest vector of floats on any target
         for (std::size_t k = i; k < n; ++k)
             tail[k - i] = x[k];
-        hn::Store(f(d, hn::Load(d, tail)), d, tail);
+        V v[1] = {hn::Load(d, tail)};
+        f(d, v);
+        hn::Store(v[0], d, tail);
         for (std::size_t k = i; k < n; ++k)
             x[k] = tail[k - i];
     }
@@ -344,143 +362,211 @@ HWY_INLINE V Reciprocal(D d, V v) {
 // the low mantissa bits of the sum: 2 instructions where ConvertTo's guard against overflow
 // (which these ranges cannot reach) takes 7. q rounds to nearest even where Highway's rounds
 // half away from zero; either keeps |x - q ln 2| <= ln(2) / 2, so the accuracy is the same.
-template <class D, class V>
-HWY_INLINE void ReduceExp(D d, V x, V& reduced, V& scale) {
+//
+// Each takes K vectors and does every step for all K before the next step, so that K
+// independent dependency chains sit side by side in the instruction stream: an activation is
+// a chain of about 20 dependent instructions, and the scheduler only overlaps the chains it
+// can see at once (about 4 when they come one after the other, too few to keep both vector
+// ports busy).
+template <std::size_t K, class D, class V>
+HWY_INLINE void ReduceExp(D d, V (&x)[K], V (&scale)[K]) {  // x becomes x - q ln 2
     const V magic = hn::Set(d, 12582912.0f);  // 1.5 * 2^23
-    const V shifted = hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f), magic);
-    const V q = hn::Sub(shifted, magic);  // round(x / ln 2), exactly
-    // x - q ln 2 in two steps (Cody and Waite), ln 2 split as Highway splits it.
-    reduced = hn::MulAdd(q, hn::Set(d, -1.428606765330187045e-6f),
-                         hn::MulAdd(q, hn::Set(d, -0.693145751953125f), x));
-    // 2^q: q + 127 in the exponent field; the sum's higher bits shift out.
     const hn::RebindToSigned<D> di;
-    scale = hn::BitCast(
-        d, hn::ShiftLeft<23>(hn::Add(hn::BitCast(di, shifted), hn::Set(di, int32_t{127}))));
+    V q[K];
+    for (std::size_t k = 0; k < K; ++k) {
+        const V shifted = hn::MulAdd(x[k], hn::Set(d, 1.442695040888963407359924681f), magic);
+        // 2^q: q + 127 in the exponent field; the sum's higher bits shift out.
+        scale[k] = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::BitCast(di, shifted),
+                                                             hn::Set(di, int32_t{127}))));
+        q[k] = hn::Sub(shifted, magic);  // round(x / ln 2), exactly
+    }
+    // x - q ln 2 in two steps (Cody and Waite), ln 2 split as Highway splits it.
+    for (std::size_t k = 0; k < K; ++k)
+        x[k] = hn::MulAdd(q[k], hn::Set(d, -0.693145751953125f), x[k]);
+    for (std::size_t k = 0; k < K; ++k)
+        x[k] = hn::MulAdd(q[k], hn::Set(d, -1.428606765330187045e-6f), x[k]);
 }
 
-template <class D, class V>
-HWY_INLINE V ExpUpTo88(D d, V x) {  // exp(x) for x in [-88, 88]
+template <std::size_t K, class D, class V>
+HWY_INLINE void ExpUpTo88(D d, V (&x)[K]) {  // exp(x) for x in [-88, 88], in place
     hn::impl::ExpImpl<float> impl;
-    V reduced, scale;
-    ReduceExp(d, x, reduced, scale);
-    return hn::Mul(hn::Add(impl.ExpPoly(d, reduced), hn::Set(d, 1.0f)), scale);
+    V scale[K];
+    ReduceExp(d, x, scale);
+    for (std::size_t k = 0; k < K; ++k)
+        x[k] = impl.ExpPoly(d, x[k]);
+    for (std::size_t k = 0; k < K; ++k)
+        x[k] = hn::Mul(hn::Add(x[k], hn::Set(d, 1.0f)), scale[k]);
 }
 
-template <class D, class V>
-HWY_INLINE V Expm1UpTo36(D d, V x) {  // expm1(x) for x in [0, 36]
+template <std::size_t K, class D, class V>
+HWY_INLINE void Expm1UpTo36(D d, V (&x)[K]) {  // expm1(x) for x in [0, 36], in place
     hn::impl::ExpImpl<float> impl;
     const V one = hn::Set(d, 1.0f);
-    V reduced, scale;
-    ReduceExp(d, x, reduced, scale);
-    const V y = impl.ExpPoly(d, reduced);
+    V scale[K], y[K];
+    for (std::size_t k = 0; k < K; ++k)
+        y[k] = x[k];
+    ReduceExp(d, y, scale);
+    for (std::size_t k = 0; k < K; ++k)
+        y[k] = impl.ExpPoly(d, y[k]);
     // Below ln(2) / 2, q is 0 and the polynomial is expm1 itself (no cancellation).
-    return hn::IfThenElse(hn::Lt(x, hn::Set(d, 0.346573590279972654708616f)), y,
-                          hn::MulSub(hn::Add(y, one), scale, one));
+    for (std::size_t k = 0; k < K; ++k)
+        x[k] = hn::IfThenElse(hn::Lt(x[k], hn::Set(d, 0.346573590279972654708616f)), y[k],
+                              hn::MulSub(hn::Add(y[k], one), scale[k], one));
 }
 
-template <class D, class V>
-HWY_INLINE V Sigmoid(D d, V v) {
-    const V one = hn::Set(d, 1.0f);
+// In place, K vectors.
+template <std::size_t K, class D, class V>
+HWY_INLINE void Sigmoid(D d, V (&v)[K]) {
     // exp(-x) within [-88, 88]: beyond, 1 / (1 + e) is 1 or 0 to float precision all the same.
-    const V e = ExpUpTo88(d, hn::Max(hn::Min(hn::Neg(v), hn::Set(d, 88.0f)), hn::Set(d, -88.0f)));
-    return Reciprocal(d, hn::Add(one, e));
+    for (std::size_t k = 0; k < K; ++k)
+        v[k] = hn::Max(hn::Min(hn::Neg(v[k]), hn::Set(d, 88.0f)), hn::Set(d, -88.0f));
+    ExpUpTo88(d, v);
+    for (std::size_t k = 0; k < K; ++k)
+        v[k] = Reciprocal(d, hn::Add(hn::Set(d, 1.0f), v[k]));
 }
 
 // tanh |x| = e / (e + 2) with e = expm1(2 |x|) (Highway's formula, its Expm1 keeps small |x|
 // exact), the quotient by Reciprocal; |x| clamped at 18 (tanh is 1 in float long before)
-// so that expm1 cannot overflow.
+// so that expm1 cannot overflow. In place, K vectors.
+template <std::size_t K, class D, class V>
+HWY_INLINE void TanhExact(D d, V (&x)[K]) {
+    V sign[K];
+    for (std::size_t k = 0; k < K; ++k) {
+        sign[k] = hn::And(hn::SignBit(d), x[k]);
+        x[k] = hn::Mul(hn::Min(hn::Xor(x[k], sign[k]), hn::Set(d, 18.0f)), hn::Set(d, 2.0f));
+    }
+    Expm1UpTo36(d, x);
+    for (std::size_t k = 0; k < K; ++k)
+        x[k] = hn::Xor(hn::Mul(x[k], Reciprocal(d, hn::Add(x[k], hn::Set(d, 2.0f)))), sign[k]);
+}
+
 template <class D, class V>
-HWY_INLINE V TanhExact(D d, V x) {
-    const V sign = hn::And(hn::SignBit(d), x);
-    const V magnitude = hn::Xor(x, sign);
-    const V e = Expm1UpTo36(d, hn::Mul(hn::Min(magnitude, hn::Set(d, 18.0f)), hn::Set(d, 2.0f)));
-    return hn::Xor(hn::Mul(e, Reciprocal(d, hn::Add(e, hn::Set(d, 2.0f)))), sign);
+HWY_INLINE V Sigmoid(D d, V v) {
+    V a[1] = {v};
+    Sigmoid(d, a);
+    return a[0];
+}
+
+template <class D, class V>
+HWY_INLINE V TanhExact(D d, V v) {
+    V a[1] = {v};
+    TanhExact(d, a);
+    return a[0];
 }
 
 // The cell updates run over the hidden units in whole vectors: the gate blocks and the state
-// are readable past `hidden` (kernel_pad), and the last partial vector is stored masked. All
-// five activations of a chunk are independent, so they overlap in the pipeline instead of
-// running as separate short passes.
-template <class D>
-HWY_INLINE void LstmChunk(D d, const float* HWY_RESTRICT g, float* HWY_RESTRICT c,
-                          float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
+// are readable past `hidden` (kernel_pad), and the last partial vector is stored masked.
+// `Chunks` vectors of hidden units (from j) at a time, each activation over all their gates
+// at once (see Sigmoid). As many chunks as stay in registers: 3 with 32 vector registers,
+// 2 with 16.
+constexpr std::size_t kCellChunks = HWY_LANES(float) >= 16 ? 3 : 2;
+
+template <class D, class V>
+HWY_INLINE void StoreHidden(D d, V v, float* HWY_RESTRICT to, std::size_t j, std::size_t hidden) {
+    if (j + hn::Lanes(d) <= hidden)
+        hn::StoreU(v, d, to + j);
+    else
+        hn::BlendedStore(v, hn::FirstN(d, hidden - j), d, to + j);
+}
+
+template <std::size_t Chunks, class D>
+HWY_INLINE void LstmChunks(D d, const float* HWY_RESTRICT g, float* HWY_RESTRICT c,
+                           float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
     const std::size_t N = hn::Lanes(d);
-    const auto in_gate = Sigmoid(d, hn::LoadU(d, g + j));
-    const auto forget_gate = Sigmoid(d, hn::LoadU(d, g + hidden + j));
-    const auto cell_gate = TanhExact(d, hn::LoadU(d, g + 2 * hidden + j));
-    const auto out_gate = Sigmoid(d, hn::LoadU(d, g + 3 * hidden + j));
-    const auto cell = Fma(forget_gate, hn::LoadU(d, c + j), hn::Mul(in_gate, cell_gate));
-    const auto out = hn::Mul(out_gate, TanhExact(d, cell));
-    if (j + N <= hidden) {
-        hn::StoreU(cell, d, c + j);
-        hn::StoreU(out, d, h + j);
-    } else {
-        const auto m = hn::FirstN(d, hidden - j);
-        hn::BlendedStore(cell, m, d, c + j);
-        hn::BlendedStore(out, m, d, h + j);
+    using V = hn::Vec<D>;
+    V gates[3 * Chunks], cell[Chunks];  // in, forget and output gates; then the cells
+    for (std::size_t q = 0; q < Chunks; ++q) {
+        const float* at = g + j + q * N;
+        gates[q] = hn::LoadU(d, at);
+        gates[Chunks + q] = hn::LoadU(d, at + hidden);
+        cell[q] = hn::LoadU(d, at + 2 * hidden);
+        gates[2 * Chunks + q] = hn::LoadU(d, at + 3 * hidden);
     }
+    Sigmoid(d, gates);
+    TanhExact(d, cell);
+    for (std::size_t q = 0; q < Chunks; ++q) {
+        cell[q] = Fma(gates[Chunks + q], hn::LoadU(d, c + j + q * N), hn::Mul(gates[q], cell[q]));
+        StoreHidden(d, cell[q], c, j + q * N, hidden);
+    }
+    TanhExact(d, cell);
+    for (std::size_t q = 0; q < Chunks; ++q)
+        StoreHidden(d, hn::Mul(gates[2 * Chunks + q], cell[q]), h, j + q * N, hidden);
 }
 
 void LstmUpdate(const float* HWY_RESTRICT g, float* HWY_RESTRICT c, float* HWY_RESTRICT h,
                 std::size_t hidden) {
     const hn::ScalableTag<float> d;
-    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
-        LstmChunk(d, g, c, h, j, hidden);
+    const std::size_t N = hn::Lanes(d);
+    std::size_t j = 0;
+    for (; j + (kCellChunks - 1) * N < hidden; j += kCellChunks * N)
+        LstmChunks<kCellChunks>(d, g, c, h, j, hidden);
+    for (; j < hidden; j += N)
+        LstmChunks<1>(d, g, c, h, j, hidden);
 }
 
-// Several channels' cells (each block at its stride): chunk j of every channel, then chunk
-// j + 1, so that the channels' independent activation chains sit next to each other in the
-// instruction stream and overlap, where one channel after the other would wait on each.
+// Several channels' cells (each block at its stride), one channel after the other: each
+// channel's chunks already give the activations enough independent chains.
 void LstmUpdateChannels(const float* HWY_RESTRICT g, std::size_t g_stride, float* HWY_RESTRICT c,
                         std::size_t c_stride, float* HWY_RESTRICT h, std::size_t h_stride,
                         std::size_t hidden, std::size_t channels) {
-    const hn::ScalableTag<float> d;
-    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
-        for (std::size_t k = 0; k < channels; ++k)
-            LstmChunk(d, g + k * g_stride, c + k * c_stride, h + k * h_stride, j, hidden);
+    for (std::size_t k = 0; k < channels; ++k)
+        LstmUpdate(g + k * g_stride, c + k * c_stride, h + k * h_stride, hidden);
 }
 
-template <class D>
-HWY_INLINE void GruChunk(D d, const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
-                         float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
+template <std::size_t Chunks, class D>
+HWY_INLINE void GruChunks(D d, const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
+                          float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
     const std::size_t N = hn::Lanes(d);
-    const auto one = hn::Set(d, 1.0f);
-    const auto update = Sigmoid(d, hn::Add(hn::LoadU(d, xg + j), hn::LoadU(d, hg + j)));
-    const auto reset =
-        Sigmoid(d, hn::Add(hn::LoadU(d, xg + hidden + j), hn::LoadU(d, hg + hidden + j)));
+    using V = hn::Vec<D>;
+    V gates[2 * Chunks], candidate[Chunks];  // update and reset gates; then the candidates
+    for (std::size_t q = 0; q < Chunks; ++q) {
+        const std::size_t at = j + q * N;
+        gates[q] = hn::Add(hn::LoadU(d, xg + at), hn::LoadU(d, hg + at));
+        gates[Chunks + q] = hn::Add(hn::LoadU(d, xg + hidden + at), hn::LoadU(d, hg + hidden + at));
+    }
+    Sigmoid(d, gates);
     // reset_after: the reset gate scales the recurrent product, bias included.
-    const auto candidate = TanhExact(
-        d, Fma(reset, hn::LoadU(d, hg + 2 * hidden + j), hn::LoadU(d, xg + 2 * hidden + j)));
-    const auto state = Fma(update, hn::LoadU(d, h + j), hn::Mul(hn::Sub(one, update), candidate));
-    if (j + N <= hidden)
-        hn::StoreU(state, d, h + j);
-    else
-        hn::BlendedStore(state, hn::FirstN(d, hidden - j), d, h + j);
+    for (std::size_t q = 0; q < Chunks; ++q) {
+        const std::size_t at = j + q * N;
+        candidate[q] = Fma(gates[Chunks + q], hn::LoadU(d, hg + 2 * hidden + at),
+                           hn::LoadU(d, xg + 2 * hidden + at));
+    }
+    TanhExact(d, candidate);
+    const V one = hn::Set(d, 1.0f);
+    for (std::size_t q = 0; q < Chunks; ++q) {
+        const std::size_t at = j + q * N;
+        const V update = gates[q];
+        StoreHidden(d,
+                    Fma(update, hn::LoadU(d, h + at), hn::Mul(hn::Sub(one, update), candidate[q])),
+                    h, at, hidden);
+    }
 }
 
 void GruUpdate(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg, float* HWY_RESTRICT h,
                std::size_t hidden) {
     const hn::ScalableTag<float> d;
-    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
-        GruChunk(d, xg, hg, h, j, hidden);
+    const std::size_t N = hn::Lanes(d);
+    std::size_t j = 0;
+    for (; j + (kCellChunks - 1) * N < hidden; j += kCellChunks * N)
+        GruChunks<kCellChunks>(d, xg, hg, h, j, hidden);
+    for (; j < hidden; j += N)
+        GruChunks<1>(d, xg, hg, h, j, hidden);
 }
 
 // As LstmUpdateChannels; xg and hg blocks share a stride.
 void GruUpdateChannels(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
                        std::size_t gate_stride, float* HWY_RESTRICT h, std::size_t h_stride,
                        std::size_t hidden, std::size_t channels) {
-    const hn::ScalableTag<float> d;
-    for (std::size_t j = 0; j < hidden; j += hn::Lanes(d))
-        for (std::size_t k = 0; k < channels; ++k)
-            GruChunk(d, xg + k * gate_stride, hg + k * gate_stride, h + k * h_stride, j, hidden);
+    for (std::size_t k = 0; k < channels; ++k)
+        GruUpdate(xg + k * gate_stride, hg + k * gate_stride, h + k * h_stride, hidden);
 }
 
 void TanhInPlace(float* HWY_RESTRICT x, std::size_t n) {
-    Map(x, n, [](auto d, auto v) HWY_ATTR { return TanhExact(d, v); });
+    Map(x, n, [](auto d, auto& v) HWY_ATTR { TanhExact(d, v); });
 }
 
 void SigmoidInPlace(float* HWY_RESTRICT x, std::size_t n) {
-    Map(x, n, [](auto d, auto v) HWY_ATTR { return Sigmoid(d, v); });
+    Map(x, n, [](auto d, auto& v) HWY_ATTR { Sigmoid(d, v); });
 }
 
 }  // namespace legato::native::HWY_NAMESPACE
