@@ -137,6 +137,38 @@ BENCHMARK(BM_NativeMatmul)
     ->Args({8, 8})
     ->Args({32, 49});
 
+// An LSTM cell's two halves per sample, as the layer runs them: {hidden, part}; part 0: the
+// gate product over [x; h] (4 hidden x (1 + hidden)) and the cell update writing h back where
+// the next product reads it (the recurrence), 1: the product alone, 2: the update alone. Against
+// the model rows above, the remainder is the per-sample calls and the output Dense; the
+// product alone is bound by its weight loads (one 64-byte load per FMA for one channel).
+void BM_NativeLstmCell(benchmark::State& state) {
+    using namespace legato::native;
+    const auto hidden = static_cast<std::size_t>(state.range(0));
+    const auto part = state.range(1);
+    const std::size_t rows = padded_rows(4 * hidden), cols = 1 + hidden;
+    Floats w(rows * cols), b(rows + kernel_pad), g(rows + kernel_pad),
+        xh(padded_rows(cols + kernel_pad)), c(padded_rows(hidden + kernel_pad));
+    for (std::size_t n = 0; n < w.size(); ++n)
+        w[n] = 0.2f * std::sin(0.7f * static_cast<float>(n));
+    constexpr int steps = 1000;
+    for (auto _ : state) {
+        for (int step = 0; step < steps; ++step) {
+            xh[0] = 0.01f * static_cast<float>(step % 7);
+            if (part != 2)
+                matvec(w.data(), xh.data(), b.data(), g.data(), rows, cols);
+            if (part != 1)
+                lstm_update(g.data(), c.data(), xh.data() + 1, hidden);
+        }
+        benchmark::DoNotOptimize(xh.data());
+        benchmark::DoNotOptimize(g.data());
+    }
+    state.counters["ns_per_step"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * steps,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_NativeLstmCell)->Args({40, 0})->Args({40, 1})->Args({40, 2});
+
 }  // namespace
 
 BENCHMARK_MAIN();
