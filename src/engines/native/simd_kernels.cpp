@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "engines/native/kernels.hpp"
 
@@ -200,6 +201,18 @@ HWY_INLINE void MatMulColumns(D d, const float* HWY_RESTRICT wc, std::size_t row
     }
 }
 
+// MatMulColumns at the first of kStrides that is `stride`, else at the run-time stride.
+template <std::size_t... kStrides, class D, class V, std::size_t Unroll, std::size_t Frames>
+HWY_INLINE void MatMulColumnsAt(std::index_sequence<kStrides...>, D d, const float* HWY_RESTRICT wc,
+                                std::size_t rows, const float* HWY_RESTRICT x, std::size_t cols,
+                                std::size_t stride, V (&acc)[Unroll][Frames]) {
+    const bool done = ((stride == kStrides &&
+                        (MatMulColumns<kStrides>(d, wc, rows, x, cols, stride, acc), true)) ||
+                       ...);
+    if (!done)
+        MatMulColumns<0>(d, wc, rows, x, cols, stride, acc);
+}
+
 // Rows [r, r + Unroll * Lanes(d)) of Y = W X for frames [f, frames), X's columns gathered
 // from `count` blocks (W's columns in block order), `Frames` frames at a time; returns the
 // first frame not done. Each output is one FMA chain over its columns in order, in a register
@@ -226,20 +239,11 @@ HWY_INLINE std::size_t MatMulRows(D d, const float* HWY_RESTRICT w, std::size_t 
         for (std::size_t b = 0; b < count; ++b) {
             const std::size_t cols = blocks[b].cols, stride = blocks[b].stride;
             const float* HWY_RESTRICT x = blocks[b].x + f * stride;
-            if constexpr (Frames >= 8) {
-                switch (stride) {  // the frame strides of NAM's channel counts and of mono input
-                    case 1: MatMulColumns<1>(d, wc, rows, x, cols, stride, acc); break;
-                    case 2: MatMulColumns<2>(d, wc, rows, x, cols, stride, acc); break;
-                    case 4: MatMulColumns<4>(d, wc, rows, x, cols, stride, acc); break;
-                    case 8: MatMulColumns<8>(d, wc, rows, x, cols, stride, acc); break;
-                    case 12: MatMulColumns<12>(d, wc, rows, x, cols, stride, acc); break;
-                    case 16: MatMulColumns<16>(d, wc, rows, x, cols, stride, acc); break;
-                    case 32: MatMulColumns<32>(d, wc, rows, x, cols, stride, acc); break;
-                    default: MatMulColumns<0>(d, wc, rows, x, cols, stride, acc);
-                }
-            } else {
+            if constexpr (Frames >= 8)  // the frame strides of NAM's channel counts, mono input
+                MatMulColumnsAt(std::index_sequence<1, 2, 4, 8, 12, 16, 32>(), d, wc, rows, x, cols,
+                                stride, acc);
+            else
                 MatMulColumns<0>(d, wc, rows, x, cols, stride, acc);
-            }
             wc += cols * rows;
         }
         for (std::size_t u = 0; u < Unroll; ++u)
@@ -379,14 +383,14 @@ HWY_INLINE V Reciprocal(D d, V v) {
 // ports busy).
 template <std::size_t K, class D, class V>
 HWY_INLINE void ReduceExp(D d, V (&x)[K], V (&scale)[K]) {  // x becomes x - q ln 2
-    const V magic = hn::Set(d, 12582912.0f);  // 1.5 * 2^23
+    const V magic = hn::Set(d, 12582912.0f);                // 1.5 * 2^23
     const hn::RebindToSigned<D> di;
     V q[K];
     for (std::size_t k = 0; k < K; ++k) {
         const V shifted = hn::MulAdd(x[k], hn::Set(d, 1.442695040888963407359924681f), magic);
         // 2^q: q + 127 in the exponent field; the sum's higher bits shift out.
-        scale[k] = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::BitCast(di, shifted),
-                                                             hn::Set(di, int32_t{127}))));
+        scale[k] = hn::BitCast(
+            d, hn::ShiftLeft<23>(hn::Add(hn::BitCast(di, shifted), hn::Set(di, int32_t{127}))));
         q[k] = hn::Sub(shifted, magic);  // round(x / ln 2), exactly
     }
     // x - q ln 2 in two steps (Cody and Waite), ln 2 split as Highway splits it.
