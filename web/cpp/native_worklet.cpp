@@ -30,6 +30,7 @@ struct NativeModel {
     std::vector<double> sizes;  ///< ascending, sizes[0] = 0
     std::size_t active = 0;     ///< the variant process() runs
     std::string description;    ///< the model at its default size
+    std::vector<std::string> size_descriptions;  ///< each variant's, as `description`
 
     legato::native::StreamModel& model() const { return *variants[active]; }
 };
@@ -75,6 +76,9 @@ EMSCRIPTEN_KEEPALIVE NativeModel* legato_native_create(const std::uint8_t* bytes
         }
         if (reuse)
             loaded->variants.push_back(std::move(model));
+        for (const auto& variant : loaded->variants)
+            loaded->size_descriptions.push_back(
+                legato::native::description(*variant).format_details);
         loaded->active = loaded->variants.size() - 1;
         return loaded.release();
     } catch (const std::bad_alloc&) {
@@ -118,6 +122,13 @@ EMSCRIPTEN_KEEPALIVE double legato_native_size_at(const NativeModel* model, int 
     return model->sizes[static_cast<std::size_t>(index)];
 }
 
+/// [worklet thread] The description of size range `index`'s model (a slimmable NAM model's
+/// architecture names its channels there), as legato_native_description.
+EMSCRIPTEN_KEEPALIVE const char* legato_native_size_description(const NativeModel* model,
+                                                                int index) {
+    return model->size_descriptions[static_cast<std::size_t>(index)].c_str();
+}
+
 /// [worklet thread, audio] Back to the state right after loading (NAM: a copy of the state the
 /// load-time pre-warm left).
 EMSCRIPTEN_KEEPALIVE void legato_native_reset(NativeModel* model) {
@@ -139,7 +150,8 @@ EMSCRIPTEN_KEEPALIVE const char* legato_native_format(const NativeModel* model) 
     return model->model().info().format.c_str();
 }
 
-/// [worklet thread] One line for people (format, architecture, rate, receptive field, metadata).
+/// [worklet thread] One line for people (format, architecture, rate, receptive field, metadata),
+/// of the model at its default size (a slimmable one's full size).
 EMSCRIPTEN_KEEPALIVE const char* legato_native_description(const NativeModel* model) {
     return model->description.c_str();
 }

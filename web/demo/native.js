@@ -66,25 +66,27 @@ function setStatus(text, kind = "") {
   $("native-status").className = kind;
 }
 
-/** [main thread] The size slider's reading: which of the model's sizes the value selects. */
+/** [main thread] The size slider's reading: which of the model's sizes the value selects, and
+ *  the description of the model that size runs. */
 function showSize() {
   const sizes = running?.node.sizes ?? [0];
   const value = Number($("native-size").value);
   $("native-size").disabled = sizes.length < 2;
   if (sizes.length < 2) {
     $("native-size-value").textContent = running ? "– (one size)" : "–";
+    if (running) $("native-description").textContent = running.node.description;
     return;
   }
   const index = sizes.filter((start) => start <= value).length - 1;
   $("native-size-value").textContent =
     `${value.toFixed(2)}: ${index + 1} of ${sizes.length}${index === sizes.length - 1 ? " (full)" : ""}`;
+  $("native-description").textContent = running.node.sizeDescriptions[index];
 }
 
 /** [main thread] Shows what the node runs and measures its cost (after a start or a switch). */
 async function describe(node) {
-  showSize();
   $("native-format").textContent = node.format;
-  $("native-description").textContent = node.description;
+  showSize();  // and the description
   $("native-cost").textContent = "measuring…";
   $("native-headroom").textContent = "–";
   const cost = await measure(chosenModel());

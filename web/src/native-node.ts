@@ -37,6 +37,8 @@ export interface NativeSwitch {
   sampleRate: number;
   /** Where the new model's size ranges start (see NativeWorkletNode.sizes). */
   sizes: number[];
+  /** Each size range's model described (see NativeWorkletNode.sizeDescriptions). */
+  sizeDescriptions: string[];
   /** The module's heap right after the swap (the old model freed). */
   heap: NativeHeap;
 }
@@ -139,7 +141,8 @@ export class NativeWorkletNode {
   readonly latency = 0;
   /** The current model's format: "nam" or "rtneural-json" (changes with load()). */
   format: string;
-  /** The current model's description (architecture, receptive field, metadata). */
+  /** The current model's description (architecture, receptive field, metadata) at its default
+   *  size: a slimmable model's full size, whatever slimmableSize selects (sizeDescriptions). */
   description: string;
   /** The rate the current model was trained at (NAM files state it), 0 when not stated. */
   sampleRate: number;
@@ -157,6 +160,9 @@ export class NativeWorkletNode {
   /** Where the current model's size ranges start, ascending: [0] for a model with one size;
    *  for a slimmable one also each size at which it changes (e.g. [0, 1/3, 1/2, 2/3]). */
   sizes: number[];
+  /** The description of the model each size range runs, parallel to `sizes`: a slimmable NAM
+   *  model's names its channels, e.g. "NAM WaveNet (slimmable, size 0: channels 2, 1): ...". */
+  sizeDescriptions: string[];
   /** The module's heap right after this model loaded. */
   readonly heapAtLoad: NativeHeap;
   /** Resolves once the worklet has freed the model, with the heap after that. */
@@ -176,6 +182,7 @@ export class NativeWorkletNode {
     this.outputGain = params.get("outputGain")!;
     this.slimmableSize = params.get("slimmableSize")!;
     this.sizes = ready.sizes;
+    this.sizeDescriptions = ready.sizeDescriptions;
     this.format = ready.format;
     this.description = ready.description;
     this.sampleRate = ready.sampleRate;
@@ -198,8 +205,10 @@ export class NativeWorkletNode {
             this.description = reply.description;
             this.sampleRate = reply.sampleRate;
             this.sizes = reply.sizes;
+            this.sizeDescriptions = reply.sizeDescriptions;
             pending?.resolve({ frame: reply.frame, format: reply.format, description: reply.description,
                                sampleRate: reply.sampleRate, sizes: reply.sizes,
+                               sizeDescriptions: reply.sizeDescriptions,
                                heap: { heapInUse: reply.heapInUse, memoryBytes: reply.memoryBytes } });
           }
         }

@@ -41,6 +41,7 @@ interface NativeModule {
   _legato_native_set_size(model: number, size: number): number;
   _legato_native_size_count(model: number): number;
   _legato_native_size_at(model: number, index: number): number;
+  _legato_native_size_description(model: number, index: number): number;
   _legato_native_input_size(model: number): number;
   _legato_native_output_size(model: number): number;
   _legato_native_format(model: number): number;
@@ -60,11 +61,12 @@ export interface NativeProcessorOptions {
 
 /** Messages the processor posts to the main thread. @internal */
 export type NativeProcessorReply =
-  | { type: "ready"; format: string; description: string; sampleRate: number; sizes: number[]; kernels: string;
+  | { type: "ready"; format: string; description: string; sampleRate: number; sizes: number[];
+      sizeDescriptions: string[]; kernels: string;
       heapInUse: number; memoryBytes: number }
   | { type: "error"; message: string }
   | { type: "switched"; id: number; frame: number; format: string; description: string; sampleRate: number;
-      sizes: number[]; heapInUse: number; memoryBytes: number }
+      sizes: number[]; sizeDescriptions: string[]; heapInUse: number; memoryBytes: number }
   | { type: "switch-failed"; id: number; message: string }
   | { type: "heap"; id: number; heapInUse: number; memoryBytes: number }
   | { type: "disposed"; heapInUse: number; memoryBytes: number };
@@ -163,16 +165,23 @@ class NativeProcessor extends AudioWorkletProcessor {
   }
 
   /** [audio thread] What a loaded model says about itself; `sizes`: where its size ranges
-   *  start (a slimmable NAM model), [0] for a model with one size. */
-  private about(handle: number): { format: string; description: string; sampleRate: number; sizes: number[] } {
+   *  start (a slimmable NAM model), [0] for a model with one size; `sizeDescriptions`: each
+   *  range's model described. */
+  private about(handle: number):
+      { format: string; description: string; sampleRate: number; sizes: number[]; sizeDescriptions: string[] } {
     const module = this.module!;
     const sizes: number[] = [];
-    for (let i = 0; i < module._legato_native_size_count(handle); ++i) sizes.push(module._legato_native_size_at(handle, i));
+    const sizeDescriptions: string[] = [];
+    for (let i = 0; i < module._legato_native_size_count(handle); ++i) {
+      sizes.push(module._legato_native_size_at(handle, i));
+      sizeDescriptions.push(module.UTF8ToString(module._legato_native_size_description(handle, i)));
+    }
     return {
       format: module.UTF8ToString(module._legato_native_format(handle)),
       description: module.UTF8ToString(module._legato_native_description(handle)),
       sampleRate: module._legato_native_sample_rate(handle),
       sizes,
+      sizeDescriptions,
     };
   }
 

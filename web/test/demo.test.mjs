@@ -105,8 +105,10 @@ async function nativeModeTest(browser, base) {
       slider.dispatchEvent(new Event("input"));
     });
     const slim = await text("native-size-value");
-    check(`slimmable.nam: the size slider reads "${full}", then "${slim}" at 0.4`,
-          full === "1.00: 4 of 4 (full)" && slim === "0.40: 2 of 4" &&
+    const slimDescription = await text("native-description");
+    check(`slimmable.nam: the size slider reads "${full}", then "${slim}" at 0.4, the description follows ` +
+          `("${slimDescription.slice(0, 60)}…")`,
+          full === "1.00: 4 of 4 (full)" && slim === "0.40: 2 of 4" && slimDescription.includes("channels 2, 2") &&
           !(await page.evaluate(() => document.getElementById("native-size").disabled)), `${full}; ${slim}`);
     await page.screenshot({ path: "/tmp/demo-native.png", fullPage: true });
     await page.click("#native-start");  // Stop

@@ -29,7 +29,8 @@ async function render(model, input, { wasmUrl = undefined, setup = () => {} } = 
   const started = performance.now();
   const rendered = await context.startRendering();
   const ms = performance.now() - started;
-  const info = { format: node.format, description: node.description, kernels: node.kernels, sizes: node.sizes };
+  const info = { format: node.format, description: node.description, kernels: node.kernels, sizes: node.sizes,
+                 sizeDescriptions: node.sizeDescriptions };
   node.dispose();
   return { output: rendered.getChannelData(0), ms, info };
 }
@@ -221,7 +222,7 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
 {
   const length = 8192;
   const input = stream.subarray(0, length);
-  const { output, info: { sizes } } = await render("/repo/models/native/slimmable.nam", input, { setup: (node) => {
+  const { output, info: { sizes, sizeDescriptions, description } } = await render("/repo/models/native/slimmable.nam", input, { setup: (node) => {
     node.slimmableSize.setValueAtTime(0, 0);
     node.slimmableSize.setValueAtTime(0.45, 2560 / rate);
     node.slimmableSize.setValueAtTime(1, 5120 / rate);
@@ -246,6 +247,11 @@ for (const [{ model, reference, by }, wasmUrl] of own.flatMap((m) => [[m, undefi
   check("the model reports where its sizes change: [0, 1/3, 1/2, 2/3]",
         sizes.length === 4 && sizes[0] === 0 && sizes[1] === 1 / 3 && sizes[2] === 0.5 && sizes[3] === 2 / 3,
         sizes.join(", "));
+  // models/make_slimmable.py: array 1 allows 2 or 4 channels, array 2 allows 1, 2 or 3.
+  const expectChannels = ["channels 2, 1", "channels 2, 2", "channels 4, 2", "full size"];
+  check("each size range's model is described with its channels; `description` is the full size's",
+        sizeDescriptions.length === 4 && sizeDescriptions.every((text, i) => text.includes(expectChannels[i])) &&
+        description === sizeDescriptions[3], sizeDescriptions.join(" | "));
   check("slimmableSize 0 -> 0.45 -> 1 at quantum boundaries: each stretch the same bits as the plain file of " +
         "that size alone, from its loaded state; the slim stretches differ from the full model",
         wrong.length === 0 && sameAsFull < 100, `${wrong.join("; ")}; ${sameAsFull} slim samples equal to the full model's`);
