@@ -43,6 +43,19 @@ HWY_INLINE V Fma(V mul, V x, V add) {
 // hide the FMA latency; all stay in registers across every column. `Channels` vectors x (at
 // x_stride apart) share each weight load, each into its own y (y_stride apart): a channel's
 // terms are summed in the same order whatever `Channels` is. Returns the first row not done.
+// Keeps v in a register: GCC folds a load into every FMA that uses it (a memory operand each),
+// so a weight shared by two channels was loaded twice, and loads are what bound these products
+// (about one 64-byte load per cycle here: two channels then cost twice one). An empty asm
+// statement that "changes" v; no instruction.
+template <class V>
+HWY_INLINE void KeepInRegister(V& v) {
+#if defined(__GNUC__) && HWY_ARCH_X86 && HWY_TARGET <= HWY_SSSE3  // raw is one register
+    asm("" : "+v"(v.raw));
+#else
+    (void)v;
+#endif
+}
+
 template <std::size_t Unroll, std::size_t Split, std::size_t Channels = 1, class D>
 HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t stride,
                                   const float* HWY_RESTRICT x, const float* HWY_RESTRICT b,
@@ -69,7 +82,9 @@ HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t 
                 for (std::size_t k = 0; k < Channels; ++k)
                     xc[k] = hn::Set(d, x[k * x_stride + c + s]);
                 for (std::size_t u = 0; u < Unroll; ++u) {
-                    const V weight = hn::LoadU(d, column + u * N);
+                    V weight = hn::LoadU(d, column + u * N);
+                    if constexpr (Channels > 1)
+                        KeepInRegister(weight);
                     for (std::size_t k = 0; k < Channels; ++k)
                         acc[k][u][s] = Fma(weight, xc[k], acc[k][u][s]);
                 }
@@ -77,7 +92,9 @@ HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t 
         for (; c < cols; ++c) {
             const float* column = w + c * stride + r;
             for (std::size_t u = 0; u < Unroll; ++u) {
-                const V weight = hn::LoadU(d, column + u * N);
+                V weight = hn::LoadU(d, column + u * N);
+                if constexpr (Channels > 1)
+                    KeepInRegister(weight);
                 for (std::size_t k = 0; k < Channels; ++k)
                     acc[k][u][0] = Fma(weight, hn::Set(d, x[k * x_stride + c]), acc[k][u][0]);
             }
