@@ -148,9 +148,9 @@ void lstm_update(const float* g, float* c, float* h,
 void gru_update(const float* xg, const float* hg, float* h,
                 std::size_t hidden) noexcept LEGATO_NONBLOCKING;
 
-/// [any thread] lstm_update for `channels` cells at once (channel k's blocks at g + k *
-/// g_stride, c + k * c_stride, h + k * h_stride), interleaved so that their activations
-/// overlap; each channel's result is bit for bit lstm_update's. Real-time safe.
+/// [any thread] lstm_update for `channels` cells (channel k's blocks at g + k * g_stride,
+/// c + k * c_stride, h + k * h_stride); each channel's result is bit for bit lstm_update's.
+/// Real-time safe.
 void lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
                           float* h, std::size_t h_stride, std::size_t hidden,
                           std::size_t channels) noexcept LEGATO_NONBLOCKING;

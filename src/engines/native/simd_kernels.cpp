@@ -1,7 +1,7 @@
 // The native engine's SIMD kernels, written once with Highway (libhwy-dev) and compiled for
 // AVX-512, AVX2 and the baseline (foreach_target); the best one this CPU runs is chosen once at
-// start-up (never on the audio thread). Highway's Exp and Expm1 (1 ULP) keep the
-// activations exact to float precision. kernels.hpp calls these when LEGATO_NATIVE_SIMD is set.
+// start-up (never on the audio thread). Highway's exp reduction and polynomial (1 ULP) keep
+// the activations exact to float precision. kernels.hpp calls these when LEGATO_NATIVE_SIMD is set.
 
 #if defined(__x86_64__) || defined(_M_X64)
 // AVX-512 and AVX2 beside the baseline the compiler targets; other targets add nothing here.

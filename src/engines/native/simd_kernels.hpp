@@ -23,9 +23,11 @@ void simd_matmul_blocks(const float* w, std::size_t rows, const ColumnBlock* blo
                         bool accumulate, const float* bias_after) noexcept LEGATO_NONBLOCKING;
 /// [any thread] kernels.hpp add.
 void simd_add(float* y, const float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
-/// [any thread] In place, within 4 ULP of the exact tanh (Highway's Expm1, a Newton reciprocal).
+/// [any thread] In place, within 4 ULP of the exact tanh (Highway's expm1 polynomial, a Newton
+/// reciprocal).
 void simd_tanh(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
-/// [any thread] In place, 1 / (1 + exp(-x)) within 3 ULP (Highway's Exp, a Newton reciprocal).
+/// [any thread] In place, 1 / (1 + exp(-x)) within 3 ULP (Highway's exp polynomial, a Newton
+/// reciprocal).
 void simd_sigmoid(float* x, std::size_t n) noexcept LEGATO_NONBLOCKING;
 /// [any thread] kernels.hpp lstm_update / gru_update.
 void simd_lstm_update(const float* g, float* c, float* h,
