@@ -155,7 +155,7 @@ void lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::s
                           float* h, std::size_t h_stride, std::size_t hidden,
                           std::size_t channels) noexcept LEGATO_NONBLOCKING;
 
-/// [any thread] gru_update for `channels` cells at once, as lstm_update_channels (xg and hg
+/// [any thread] gru_update for `channels` cells, as lstm_update_channels (xg and hg
 /// blocks `gate_stride` apart, h blocks `h_stride`).
 void gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
                          std::size_t h_stride, std::size_t hidden,

@@ -22,8 +22,8 @@ std::vector<double> slimmable_breakpoints(const WaveNetConfig& config);
 /// (NAM's SetSlimmableSize ratio), for every kind of slimmable model.
 void check_slimmable_size(double size, const std::string& where);
 
-/// [setup thread] The channels of every array at `size` (checked): allowed[min(floor(size * n),
-/// n - 1)] for a slimmable array, its full count for the others.
+/// [setup thread] The channels of every array at `size` (in [0, 1]: check_slimmable_size first):
+/// allowed[min(floor(size * n), n - 1)] for a slimmable array, its full count for the others.
 std::vector<std::size_t> slimmable_channels(const WaveNetConfig& config, double size);
 
 /// [setup thread] Slims `config` to `channels` (one count per array) and returns the weights of

@@ -38,11 +38,6 @@ HWY_INLINE V Fma(V mul, V x, V add) {
     return hn::MulAdd(mul, x, add);
 }
 
-// Rows [r, rows) in chunks of Lanes(d), `Unroll` chunks at a time, each chunk's sum split over
-// `Split` accumulators (columns c, c + Split, ...) so that at least four independent FMA chains
-// hide the FMA latency; all stay in registers across every column. `Channels` vectors x (at
-// x_stride apart) share each weight load, each into its own y (y_stride apart): a channel's
-// terms are summed in the same order whatever `Channels` is. Returns the first row not done.
 // Keeps v in a register: GCC folds a load into every FMA that uses it (a memory operand each),
 // so a weight shared by two channels was loaded twice, and loads are what bound these products
 // (about one 64-byte load per cycle here: two channels then cost twice one). An empty asm
@@ -56,6 +51,11 @@ HWY_INLINE void KeepInRegister(V& v) {
 #endif
 }
 
+// Rows [r, rows) in chunks of Lanes(d), `Unroll` chunks at a time, each chunk's sum split over
+// `Split` accumulators (columns c, c + Split, ...) so that at least four independent FMA chains
+// hide the FMA latency; all stay in registers across every column. `Channels` vectors x (at
+// x_stride apart) share each weight load, each into its own y (y_stride apart): a channel's
+// terms are summed in the same order whatever `Channels` is. Returns the first row not done.
 template <std::size_t Unroll, std::size_t Split, std::size_t Channels = 1, class D>
 HWY_INLINE std::size_t MatVecRows(D d, const float* HWY_RESTRICT w, std::size_t stride,
                                   const float* HWY_RESTRICT x, const float* HWY_RESTRICT b,
@@ -455,7 +455,7 @@ HWY_INLINE void Sigmoid(D d, V (&v)[K]) {
         v[k] = Reciprocal(d, hn::Add(hn::Set(d, 1.0f), v[k]));
 }
 
-// tanh |x| = e / (e + 2) with e = expm1(2 |x|) (Highway's formula, its Expm1 keeps small |x|
+// tanh |x| = e / (e + 2) with e = expm1(2 |x|) (Highway's formula; expm1 keeps small |x|
 // exact), the quotient by Reciprocal; |x| clamped at 18 (tanh is 1 in float long before)
 // so that expm1 cannot overflow. In place, K vectors.
 template <std::size_t K, class D, class V>
@@ -468,20 +468,6 @@ HWY_INLINE void TanhExact(D d, V (&x)[K]) {
     Expm1UpTo36(d, x);
     for (std::size_t k = 0; k < K; ++k)
         x[k] = hn::Xor(hn::Mul(x[k], Reciprocal(d, hn::Add(x[k], hn::Set(d, 2.0f)))), sign[k]);
-}
-
-template <class D, class V>
-HWY_INLINE V Sigmoid(D d, V v) {
-    V a[1] = {v};
-    Sigmoid(d, a);
-    return a[0];
-}
-
-template <class D, class V>
-HWY_INLINE V TanhExact(D d, V v) {
-    V a[1] = {v};
-    TanhExact(d, a);
-    return a[0];
 }
 
 // The cell updates run over the hidden units in whole vectors: the gate blocks and the state
@@ -548,15 +534,6 @@ void LstmUpdate(const float* HWY_RESTRICT g, float* HWY_RESTRICT c, float* HWY_R
     });
 }
 
-// Several channels' cells (each block at its stride), one channel after the other: each
-// channel's chunks already give the activations enough independent chains.
-void LstmUpdateChannels(const float* HWY_RESTRICT g, std::size_t g_stride, float* HWY_RESTRICT c,
-                        std::size_t c_stride, float* HWY_RESTRICT h, std::size_t h_stride,
-                        std::size_t hidden, std::size_t channels) {
-    for (std::size_t k = 0; k < channels; ++k)
-        LstmUpdate(g + k * g_stride, c + k * c_stride, h + k * h_stride, hidden);
-}
-
 template <std::size_t Chunks, class D>
 HWY_INLINE void GruChunks(D d, const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
                           float* HWY_RESTRICT h, std::size_t j, std::size_t hidden) {
@@ -594,14 +571,6 @@ void GruUpdate(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg, float
     });
 }
 
-// As LstmUpdateChannels; xg and hg blocks share a stride.
-void GruUpdateChannels(const float* HWY_RESTRICT xg, const float* HWY_RESTRICT hg,
-                       std::size_t gate_stride, float* HWY_RESTRICT h, std::size_t h_stride,
-                       std::size_t hidden, std::size_t channels) {
-    for (std::size_t k = 0; k < channels; ++k)
-        GruUpdate(xg + k * gate_stride, hg + k * gate_stride, h + k * h_stride, hidden);
-}
-
 void TanhInPlace(float* HWY_RESTRICT x, std::size_t n) {
     Map(x, n, [](auto d, auto& v) HWY_ATTR { TanhExact(d, v); });
 }
@@ -630,8 +599,6 @@ struct Table {
     decltype(&HWY_STATIC_DISPATCH(SigmoidInPlace)) sigmoid;
     decltype(&HWY_STATIC_DISPATCH(LstmUpdate)) lstm_update;
     decltype(&HWY_STATIC_DISPATCH(GruUpdate)) gru_update;
-    decltype(&HWY_STATIC_DISPATCH(LstmUpdateChannels)) lstm_update_channels;
-    decltype(&HWY_STATIC_DISPATCH(GruUpdateChannels)) gru_update_channels;
     const char* name;
 };
 
@@ -642,41 +609,19 @@ Table choose() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-        return {&N_AVX3::MatVec,
-                &N_AVX3::MatVec2,
-                &N_AVX3::MatMulBlocks,
-                &N_AVX3::Add,
-                &N_AVX3::TanhInPlace,
-                &N_AVX3::SigmoidInPlace,
-                &N_AVX3::LstmUpdate,
-                &N_AVX3::GruUpdate,
-                &N_AVX3::LstmUpdateChannels,
-                &N_AVX3::GruUpdateChannels,
-                "AVX-512"};
+        return {&N_AVX3::MatVec,     &N_AVX3::MatVec2,     &N_AVX3::MatMulBlocks,
+                &N_AVX3::Add,        &N_AVX3::TanhInPlace, &N_AVX3::SigmoidInPlace,
+                &N_AVX3::LstmUpdate, &N_AVX3::GruUpdate,   "AVX-512"};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
         __builtin_cpu_supports("bmi2"))
-        return {&N_AVX2::MatVec,
-                &N_AVX2::MatVec2,
-                &N_AVX2::MatMulBlocks,
-                &N_AVX2::Add,
-                &N_AVX2::TanhInPlace,
-                &N_AVX2::SigmoidInPlace,
-                &N_AVX2::LstmUpdate,
-                &N_AVX2::GruUpdate,
-                &N_AVX2::LstmUpdateChannels,
-                &N_AVX2::GruUpdateChannels,
-                "AVX2"};
+        return {&N_AVX2::MatVec,     &N_AVX2::MatVec2,     &N_AVX2::MatMulBlocks,
+                &N_AVX2::Add,        &N_AVX2::TanhInPlace, &N_AVX2::SigmoidInPlace,
+                &N_AVX2::LstmUpdate, &N_AVX2::GruUpdate,   "AVX2"};
 #endif
-    return {&HWY_STATIC_DISPATCH(MatVec),
-            &HWY_STATIC_DISPATCH(MatVec2),
-            &HWY_STATIC_DISPATCH(MatMulBlocks),
-            &HWY_STATIC_DISPATCH(Add),
-            &HWY_STATIC_DISPATCH(TanhInPlace),
-            &HWY_STATIC_DISPATCH(SigmoidInPlace),
-            &HWY_STATIC_DISPATCH(LstmUpdate),
-            &HWY_STATIC_DISPATCH(GruUpdate),
-            &HWY_STATIC_DISPATCH(LstmUpdateChannels),
-            &HWY_STATIC_DISPATCH(GruUpdateChannels),
+    return {&HWY_STATIC_DISPATCH(MatVec),       &HWY_STATIC_DISPATCH(MatVec2),
+            &HWY_STATIC_DISPATCH(MatMulBlocks), &HWY_STATIC_DISPATCH(Add),
+            &HWY_STATIC_DISPATCH(TanhInPlace),  &HWY_STATIC_DISPATCH(SigmoidInPlace),
+            &HWY_STATIC_DISPATCH(LstmUpdate),   &HWY_STATIC_DISPATCH(GruUpdate),
             hwy::TargetName(HWY_STATIC_TARGET)};
 }
 
@@ -744,22 +689,6 @@ void simd_gru_update(const float* xg, const float* hg, float* h,
                      std::size_t hidden) noexcept LEGATO_NONBLOCKING {
     LEGATO_UNVERIFIED_EFFECTS_BEGIN
     table.gru_update(xg, hg, h, hidden);
-    LEGATO_UNVERIFIED_EFFECTS_END
-}
-
-void simd_lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
-                               float* h, std::size_t h_stride, std::size_t hidden,
-                               std::size_t channels) noexcept LEGATO_NONBLOCKING {
-    LEGATO_UNVERIFIED_EFFECTS_BEGIN
-    table.lstm_update_channels(g, g_stride, c, c_stride, h, h_stride, hidden, channels);
-    LEGATO_UNVERIFIED_EFFECTS_END
-}
-
-void simd_gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
-                              std::size_t h_stride, std::size_t hidden,
-                              std::size_t channels) noexcept LEGATO_NONBLOCKING {
-    LEGATO_UNVERIFIED_EFFECTS_BEGIN
-    table.gru_update_channels(xg, hg, gate_stride, h, h_stride, hidden, channels);
     LEGATO_UNVERIFIED_EFFECTS_END
 }
 

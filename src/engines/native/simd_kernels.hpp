@@ -34,12 +34,5 @@ void simd_lstm_update(const float* g, float* c, float* h,
                       std::size_t hidden) noexcept LEGATO_NONBLOCKING;
 void simd_gru_update(const float* xg, const float* hg, float* h,
                      std::size_t hidden) noexcept LEGATO_NONBLOCKING;
-/// [any thread] kernels.hpp lstm_update_channels / gru_update_channels.
-void simd_lstm_update_channels(const float* g, std::size_t g_stride, float* c, std::size_t c_stride,
-                               float* h, std::size_t h_stride, std::size_t hidden,
-                               std::size_t channels) noexcept LEGATO_NONBLOCKING;
-void simd_gru_update_channels(const float* xg, const float* hg, std::size_t gate_stride, float* h,
-                              std::size_t h_stride, std::size_t hidden,
-                              std::size_t channels) noexcept LEGATO_NONBLOCKING;
 
 }  // namespace legato::native
