@@ -29,8 +29,9 @@ struct NativeModel {
     std::vector<std::unique_ptr<legato::native::StreamModel>> variants;
     std::vector<double> sizes;  ///< ascending, sizes[0] = 0
     std::size_t active = 0;     ///< the variant process() runs
-    std::string description;    ///< the model at its default size
-    std::vector<std::string> size_descriptions;  ///< each variant's, as `description`
+    /// Each variant's description (legato_native_description is the last one's: the size
+    /// slimmableSize's default of 1 selects).
+    std::vector<std::string> descriptions;
 
     legato::native::StreamModel& model() const { return *variants[active]; }
 };
@@ -58,7 +59,6 @@ EMSCRIPTEN_KEEPALIVE NativeModel* legato_native_create(const std::uint8_t* bytes
         const legato::ModelSource source =
             legato::ModelSource::memory(std::vector<std::uint8_t>(bytes, bytes + size));
         std::unique_ptr<legato::native::StreamModel> model = legato::native::load_model(source);
-        loaded->description = legato::native::description(*model).format_details;
         loaded->sizes.push_back(0.0);
         for (double point : model->info().size_breakpoints)
             if (point > 0.0 && point <= 1.0)
@@ -77,8 +77,7 @@ EMSCRIPTEN_KEEPALIVE NativeModel* legato_native_create(const std::uint8_t* bytes
         if (reuse)
             loaded->variants.push_back(std::move(model));
         for (const auto& variant : loaded->variants)
-            loaded->size_descriptions.push_back(
-                legato::native::description(*variant).format_details);
+            loaded->descriptions.push_back(legato::native::description(*variant).format_details);
         loaded->active = loaded->variants.size() - 1;
         return loaded.release();
     } catch (const std::bad_alloc&) {
@@ -126,7 +125,7 @@ EMSCRIPTEN_KEEPALIVE double legato_native_size_at(const NativeModel* model, int 
 /// architecture names its channels there), as legato_native_description.
 EMSCRIPTEN_KEEPALIVE const char* legato_native_size_description(const NativeModel* model,
                                                                 int index) {
-    return model->size_descriptions[static_cast<std::size_t>(index)].c_str();
+    return model->descriptions[static_cast<std::size_t>(index)].c_str();
 }
 
 /// [worklet thread, audio] Back to the state right after loading (NAM: a copy of the state the
@@ -151,9 +150,9 @@ EMSCRIPTEN_KEEPALIVE const char* legato_native_format(const NativeModel* model) 
 }
 
 /// [worklet thread] One line for people (format, architecture, rate, receptive field, metadata),
-/// of the model at its default size (a slimmable one's full size).
+/// of the model at size 1 (a slimmable one's full size).
 EMSCRIPTEN_KEEPALIVE const char* legato_native_description(const NativeModel* model) {
-    return model->description.c_str();
+    return model->descriptions.back().c_str();
 }
 
 /// [worklet thread] The rate the model was trained at, 0 when the file does not say.

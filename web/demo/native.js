@@ -71,16 +71,12 @@ function setStatus(text, kind = "") {
 function showSize() {
   const sizes = running?.node.sizes ?? [0];
   const value = Number($("native-size").value);
-  $("native-size").disabled = sizes.length < 2;
-  if (sizes.length < 2) {
-    $("native-size-value").textContent = running ? "– (one size)" : "–";
-    if (running) $("native-description").textContent = running.node.description;
-    return;
-  }
   const index = sizes.filter((start) => start <= value).length - 1;
-  $("native-size-value").textContent =
-    `${value.toFixed(2)}: ${index + 1} of ${sizes.length}${index === sizes.length - 1 ? " (full)" : ""}`;
-  $("native-description").textContent = running.node.sizeDescriptions[index];
+  $("native-size").disabled = sizes.length < 2;
+  $("native-size-value").textContent = sizes.length > 1
+    ? `${value.toFixed(2)}: ${index + 1} of ${sizes.length}${index === sizes.length - 1 ? " (full)" : ""}`
+    : running ? "– (one size)" : "–";
+  if (running) $("native-description").textContent = running.node.sizeDescriptions[index];
 }
 
 /** [main thread] Shows what the node runs and measures its cost (after a start or a switch). */
