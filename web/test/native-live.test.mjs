@@ -48,13 +48,23 @@ try {
   // Frames whose output depends only on recorded input (16 frames of look-back, past any gap).
   const comparable = (n, from) => n - 16 >= from && recorded(n) && recorded(n - 16);
   let before = 0;
+  let beforeAt = -1;  // where, and the two values there: a failure's first clue
+  let beforeValues = "";
   let after = 0;
   let compared = 0;
   if (at > 0 && at < length) {
     const a = await offline(first, source.subarray(0, at));
     const b = await offline(second, source.subarray(at));
     for (let n = 0; n < at; ++n)
-      if (comparable(n, 0)) { before = Math.max(before, Math.abs(output[n] - a[n])); ++compared; }
+      if (comparable(n, 0)) {
+        const difference = Math.abs(output[n] - a[n]);
+        if (difference > before) {
+          before = difference;
+          beforeAt = n;
+          beforeValues = `live ${output[n]}, offline ${a[n]}`;
+        }
+        ++compared;
+      }
     // From the switch on: the new model from its loaded state, so the first frames count too
     // (its history is the pre-warm's), as long as the input since the switch was recorded.
     let contiguous = true;
@@ -67,11 +77,11 @@ try {
   for (let n = Math.max(0, at - 256); n < Math.min(length, at + 256); ++n) peak = Math.max(peak, Math.abs(output[n]));
   console.log(`native in-worklet live: ${length} frames recorded (${gaps} quanta missed), switch conv.json -> ` +
               `wavenet.nam at context frame ${switched?.frame} (index ${at}); max difference to the offline ` +
-              `renderings ${before} before, ${after} after, over ${compared} frames; peak ${peak.toFixed(3)} around the switch`);
+              `renderings ${before} before (index ${beforeAt}), ${after} after, over ${compared} frames; peak ${peak.toFixed(3)} around the switch`);
   check("live: the switch while playing resolved", switched !== null, switchError?.message ?? "not resolved");
   check("live: every output sample is finite", finite);
   check(`live: conv.json before the switch equals its offline rendering of the recorded input (max difference ${before})`,
-        at > 0 && before <= 1e-6, `switch index ${at}, max ${before}`);
+        at > 0 && before <= 1e-6, `switch index ${at}, max ${before} at index ${beforeAt} (${beforeValues}), first frame ${recording.first}`);
   check(`live: from the switch frame on, wavenet.nam's offline rendering from its loaded state (max difference ${after}), ` +
         "no gap", at > 0 && after <= 1e-6 && peak > 0.01, `max ${after}, peak ${peak}`);
 } catch (e) {
