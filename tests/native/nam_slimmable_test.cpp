@@ -81,7 +81,7 @@ INSTANTIATE_TEST_SUITE_P(
     EverySize, NamSlimmableSize,
     testing::Values(SizeCase{0.0, "slimmable-2-1.nam", "size 0: channels 2, 1)"},
                     SizeCase{0.2, "slimmable-2-1.nam", "size 0.2: channels 2, 1)"},
-                    SizeCase{1.0 / 3.0, "slimmable-2-2.nam", "channels 2, 2)"},
+                    SizeCase{1.0 / 3.0, "slimmable-2-2.nam", "size 0.333: channels 2, 2)"},
                     SizeCase{0.45, "slimmable-2-2.nam", "size 0.45: channels 2, 2)"},
                     SizeCase{0.5, "slimmable-4-2.nam", "size 0.5: channels 4, 2)"},
                     SizeCase{0.6, "slimmable-4-2.nam", "size 0.6: channels 4, 2)"},

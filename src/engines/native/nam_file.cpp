@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iomanip>
 #include <optional>
 #include <sstream>
 
@@ -602,8 +603,8 @@ std::unique_ptr<NamModel> build_wavenet(const Node& object, const std::string& p
             for (const LayerArrayConfig& array : c.arrays)
                 full.push_back(array.channels);
             if (channels != full) {
-                std::ostringstream text;
-                text << "size " << *options.slimmable_size << ": channels";
+                std::ostringstream text;  // 3 digits, as the breakpoints in the description
+                text << "size " << std::setprecision(3) << *options.slimmable_size << ": channels";
                 for (std::size_t i = 0; i < channels.size(); ++i)
                     text << (i == 0 ? " " : ", ") << channels[i];
                 size = text.str();
