@@ -47,6 +47,11 @@ public:
     /// [worker thread] Forgets any state the model keeps between runs (recurrent state inside
     /// a TorchScript module, TFLite variable tensors). Called on reset() and engine switches.
     virtual void reset_state() {}
+
+    /// [any thread] The external runner (legato/external_runner.hpp) that runs this instance
+    /// itself, or -1 (the default): the Context's worker threads call run(). Fixed for the
+    /// instance's life.
+    virtual int runner() const noexcept { return -1; }
 };
 
 /// One channel of a model that streams inline, inside process() on the audio thread: frames

@@ -74,6 +74,11 @@ public:
 
     /// [worker thread] Fills the output hops and values from the model's output tensors.
     virtual void post_process(std::span<const TensorView> outputs, const OutputHops& hops);
+
+    /// [any thread] False if pre_process/post_process hand their work to another thread that
+    /// an external runner (legato/external_runner.hpp) may be: handlers using it are then run
+    /// by the Context's worker threads only.
+    virtual bool runs_on_any_thread() const noexcept { return true; }
 };
 
 }  // namespace legato

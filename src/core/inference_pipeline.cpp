@@ -183,18 +183,30 @@ std::vector<StateLink> make_state_links(const InferenceConfig& config) {
     return links;
 }
 
-void run_inference(PrePostProcessor& processor, const RequestLayout& layout, ModelRun& run,
-                   float* request, std::uint64_t hop_index, std::span<const StateLink> links,
-                   std::span<std::vector<float>> state) {
+void begin_inference(PrePostProcessor& processor, const RequestLayout& layout, ModelRun& run,
+                     float* request, std::uint64_t hop_index, std::span<const StateLink> links,
+                     std::span<std::vector<float>> state) {
     for (std::size_t k = 0; k < links.size(); ++k)
         std::copy(state[k].begin(), state[k].end(), run.inputs[links[k].input].data.begin());
     processor.pre_process(InputWindows(layout, request, hop_index, run.index), run.inputs);
-    run.model->run();
+}
+
+void end_inference(PrePostProcessor& processor, const RequestLayout& layout, ModelRun& run,
+                   float* request, std::span<const StateLink> links,
+                   std::span<std::vector<float>> state) {
     processor.post_process(run.outputs, OutputHops(layout, request));
     for (std::size_t k = 0; k < links.size(); ++k) {
         const auto source = run.outputs[links[k].output].data;
         std::copy(source.begin(), source.end(), state[k].begin());
     }
+}
+
+void run_inference(PrePostProcessor& processor, const RequestLayout& layout, ModelRun& run,
+                   float* request, std::uint64_t hop_index, std::span<const StateLink> links,
+                   std::span<std::vector<float>> state) {
+    begin_inference(processor, layout, run, request, hop_index, links, state);
+    run.model->run();
+    end_inference(processor, layout, run, request, links, state);
 }
 
 }  // namespace legato::core

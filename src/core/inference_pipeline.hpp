@@ -21,4 +21,15 @@ void run_inference(PrePostProcessor& processor, const RequestLayout& layout, Mod
                    float* request, std::uint64_t hop_index, std::span<const StateLink> links,
                    std::span<std::vector<float>> state);
 
+/// [worker or runner thread] run_inference() before the model: state in, pre-process.
+void begin_inference(PrePostProcessor& processor, const RequestLayout& layout, ModelRun& run,
+                     float* request, std::uint64_t hop_index, std::span<const StateLink> links,
+                     std::span<std::vector<float>> state);
+
+/// [worker or runner thread] run_inference() after the model succeeded: post-process, state
+/// out.
+void end_inference(PrePostProcessor& processor, const RequestLayout& layout, ModelRun& run,
+                   float* request, std::span<const StateLink> links,
+                   std::span<std::vector<float>> state);
+
 }  // namespace legato::core

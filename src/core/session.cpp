@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "core/inference_pipeline.hpp"
 #include "core/late_policy.hpp"
@@ -33,6 +34,19 @@ std::size_t audio_hop(const InferenceConfig& config) {
 
 std::uint32_t run_limit_of(const InferenceConfig& config) {
     return static_cast<std::uint32_t>(config.stateful ? 1 : config.parallel_instances);
+}
+
+// The external runner every instance of every engine is bound to, or -1 (none, or several).
+int common_runner(const std::vector<EngineRuntime*>& engines) {
+    int runner = -1;
+    for (EngineRuntime* engine : engines)
+        for (std::size_t i = 0; i < engine->instance_count(); ++i) {
+            const int bound = engine->instance(i).model->runner();
+            if (bound < 0 || bound >= max_external_runners || (runner >= 0 && bound != runner))
+                return -1;
+            runner = bound;
+        }
+    return runner;
 }
 
 }  // namespace
@@ -77,6 +91,7 @@ Session::Session(const SessionSetup& setup)
     state_links_ = make_state_links(config_);
     for (const auto& link : state_links_)
         state_.emplace_back(element_count(config_.inputs[link.input].shape), 0.0f);
+    runner_ = processor_.runs_on_any_thread() ? common_runner(engines_) : -1;
 
     // The input ring serves windows (past + hop back) and the dry signal for substitution
     // (latency + block back); the output ring holds the pre-roll, a block and two hops (the
@@ -142,7 +157,11 @@ void Session::process_block(const float* const* input, std::size_t input_channel
             ++requests;
         }
     }
-    pool_.notify(requests, now);  // before harvesting: a hop may be due within this call
+    // Before harvesting: a hop may be due within this call.
+    if (runner_ >= 0)
+        pool_.notify_runner(runner_, requests);
+    else
+        pool_.notify(requests, now);
 
     // 2. Bring in every hop this block outputs, in order: delivered, or substituted.
     const std::uint64_t needed = output_read_ + frames;
@@ -317,12 +336,12 @@ bool Session::run_next() noexcept {
     return true;
 }
 
-void Session::execute(std::uint64_t seq) noexcept {
+bool Session::start_run(std::uint64_t seq, Started& started) noexcept {
     const RequestTicket& ticket = slots_.ticket(seq);
-    EngineRuntime& engine = *engines_[ticket.engine];
-    ModelRun* run = engine.acquire();  // run permits guarantee a free instance
-    bool ok = false;
-    const std::int64_t start = rt::now_ns();
+    started.engine = engines_[ticket.engine];
+    started.run = started.engine->acquire();  // run permits guarantee a free instance
+    started.start_ns = rt::now_ns();
+    started.reset = false;
     try {
         if (config_.stateful) {
             if (state_generation_ != ticket.generation) {
@@ -331,24 +350,39 @@ void Session::execute(std::uint64_t seq) noexcept {
                 state_generation_ = ticket.generation;
             }
             // An instance that did not run the previous inference holds stale internal state.
-            if (last_engine_ != ticket.engine && last_engine_ != ~std::uint32_t{0})
-                run->model->reset_state();
+            started.reset = last_engine_ != ticket.engine && last_engine_ != ~std::uint32_t{0};
             last_engine_ = ticket.engine;
         }
-        if (run->generation != ticket.generation) {
-            run->model->reset_state();
-            run->generation = ticket.generation;
+        if (started.run->generation != ticket.generation) {
+            started.reset = true;
+            started.run->generation = ticket.generation;
         }
-        run_inference(processor_, layout_, *run, slots_.data(seq), ticket.hop_index, state_links_,
-                      state_);
-        ok = true;
+        begin_inference(processor_, layout_, *started.run, slots_.data(seq), ticket.hop_index,
+                        state_links_, state_);
+        return true;
     } catch (const std::exception& e) {
-        counters_.set_error(engine.name() + ": " + e.what());
+        counters_.set_error(started.engine->name() + ": " + e.what());
     } catch (...) {
-        counters_.set_error(engine.name() + ": unknown exception");
+        counters_.set_error(started.engine->name() + ": unknown exception");
     }
-    engine.release(run);
-    const std::int64_t took = rt::now_ns() - start;
+    finish_run(seq, started, false);
+    return false;
+}
+
+void Session::finish_run(std::uint64_t seq, const Started& started, bool ok) noexcept {
+    if (ok) {
+        try {
+            end_inference(processor_, layout_, *started.run, slots_.data(seq), state_links_, state_);
+        } catch (const std::exception& e) {
+            counters_.set_error(started.engine->name() + ": " + e.what());
+            ok = false;
+        } catch (...) {
+            counters_.set_error(started.engine->name() + ": unknown exception");
+            ok = false;
+        }
+    }
+    started.engine->release(started.run);
+    const std::int64_t took = rt::now_ns() - started.start_ns;
     counters_.record_run(static_cast<std::uint64_t>(took), ok);
     // The scheduler's cost estimate: a running median (each run moves it 1/16 towards itself),
     // so an engine that is slow on a few hops does not make every other hop look too late.
@@ -358,6 +392,71 @@ void Session::execute(std::uint64_t seq) noexcept {
         took > typical ? typical + step : std::max<std::int64_t>(typical - step, 0),
         std::memory_order_relaxed);
     slots_.finish(seq, ok);
+}
+
+void Session::execute(std::uint64_t seq) noexcept {
+    Started started;
+    if (!start_run(seq, started))
+        return;
+    bool ok = false;
+    try {
+        if (started.reset)
+            started.run->model->reset_state();
+        started.run->model->run();
+        ok = true;
+    } catch (const std::exception& e) {
+        counters_.set_error(started.engine->name() + ": " + e.what());
+    } catch (...) {
+        counters_.set_error(started.engine->name() + ": unknown exception");
+    }
+    finish_run(seq, started, ok);
+}
+
+// ---------------------------------------------------------------------------------------------
+// External runners (legato/external_runner.hpp)
+
+bool Session::begin_external(ExternalRunClaim& claim) noexcept {
+    claim.model = nullptr;
+    std::uint32_t active = active_runs_.load(std::memory_order_relaxed);
+    do {
+        if (active >= run_limit_)
+            return false;
+    } while (!active_runs_.compare_exchange_weak(active, active + 1, std::memory_order_acquire,
+                                                 std::memory_order_relaxed));
+    std::uint64_t seq = 0;
+    if (!slots_.claim(seq)) {
+        release_permit();
+        return false;
+    }
+    Started started;
+    if (!slots_.is_request(seq) || !slots_.start(seq)) {  // dropped, or taken back
+        release_permit();
+        return true;
+    }
+    started_.fetch_add(1, std::memory_order_relaxed);
+    if (!start_run(seq, started)) {  // pre-processing failed: completed as failed
+        release_permit();
+        return true;
+    }
+    claim.model = started.run->model.get();
+    claim.reset_first = started.reset;
+    claim.source = this;
+    claim.run = started.run;
+    claim.engine = started.engine;
+    claim.sequence = seq;
+    claim.start_ns = started.start_ns;
+    return true;
+}
+
+void Session::end_external(ExternalRunClaim& claim, std::string_view error) noexcept {
+    const Started started{static_cast<ModelRun*>(claim.run),
+                          static_cast<EngineRuntime*>(claim.engine), claim.reset_first,
+                          claim.start_ns};
+    if (!error.empty())
+        counters_.set_error(started.engine->name() + ": " + std::string(error));
+    finish_run(claim.sequence, started, error.empty());
+    release_permit();
+    claim.model = nullptr;
 }
 
 }  // namespace legato::core

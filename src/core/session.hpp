@@ -65,8 +65,19 @@ public:
     bool run_next() noexcept override;
     void expire(std::uint64_t sequence) noexcept override;
     std::int64_t expected_request_ns() const noexcept override;
+    int runner() const noexcept override { return runner_; }
+    bool begin_external(ExternalRunClaim& claim) noexcept override;
+    void end_external(ExternalRunClaim& claim, std::string_view error) noexcept override;
 
 private:
+    // A request between its pre-processing and its post-processing.
+    struct Started {
+        ModelRun* run = nullptr;
+        EngineRuntime* engine = nullptr;
+        bool reset = false;  // the instance's state must be forgotten before it runs
+        std::int64_t start_ns = 0;
+    };
+
     // Audio thread.
     void process_block(const float* const* input, std::size_t input_channels, float* const* output,
                        std::size_t output_channels, std::size_t offset, std::size_t frames,
@@ -78,6 +89,10 @@ private:
 
     // Worker threads.
     void execute(std::uint64_t seq) noexcept;
+    // Acquires an instance and pre-processes; on failure completes the request (false).
+    bool start_run(std::uint64_t seq, Started& started) noexcept;
+    // Post-processes (if `ok`), releases the instance and completes the request.
+    void finish_run(std::uint64_t seq, const Started& started, bool ok) noexcept;
     void release_permit() noexcept { active_runs_.fetch_sub(1, std::memory_order_release); }
 
     // Fixed geometry.
@@ -96,6 +111,7 @@ private:
     std::vector<std::size_t> output_first_channel_;  // per config output: first ring channel
     std::vector<StateLink> state_links_;
     std::uint32_t run_limit_ = 1;
+    int runner_ = -1;  // the external runner serving this session, or -1 (the pool's workers)
 
     // Audio thread. Positions count samples from the stream start.
     rt::SampleRing input_;

@@ -3,7 +3,9 @@
 // each handler's session; the pool knows nothing else about handlers.
 
 #include <cstdint>
+#include <string_view>
 
+#include "legato/external_runner.hpp"
 #include "scheduling/deadline_scheduler.hpp"
 
 namespace legato::scheduling {
@@ -29,6 +31,26 @@ public:
     /// [worker thread] When this source's next request is expected (monotonic ns; 0 = no
     /// forecast). Wait-free.
     virtual std::int64_t expected_request_ns() const noexcept = 0;
+
+    /// [any thread] The external runner that serves this source (legato/external_runner.hpp),
+    /// or -1: the pool's worker threads. Fixed while the source is registered.
+    virtual int runner() const noexcept { return -1; }
+
+    /// [runner thread] run_next() up to the engine call: claims the next request and
+    /// pre-processes it into `claim`. Returns false if there was nothing to claim; true with
+    /// claim.model null if the claimed number needed no run (dropped, taken back, or its
+    /// pre-processing failed: already completed).
+    virtual bool begin_external(ExternalRunClaim& claim) noexcept {
+        (void)claim;
+        return false;
+    }
+
+    /// [runner thread] The rest of run_next() after the runner ran claim.model: post-processes
+    /// and completes, or fails the request with `error` (not empty).
+    virtual void end_external(ExternalRunClaim& claim, std::string_view error) noexcept {
+        (void)claim;
+        (void)error;
+    }
 };
 
 }  // namespace legato::scheduling

@@ -96,9 +96,11 @@ WorkerPool::WorkerPool(const ContextConfig& config)
         });
     }
     started.wait();
+    list_pool(this);
 }
 
 WorkerPool::~WorkerPool() {
+    unlist_pool(this);
     stop_.store(true, std::memory_order_seq_cst);
     for (std::size_t i = 0; i < worker_count_; ++i) {
         wake_.post();
@@ -147,6 +149,14 @@ void WorkerPool::wait_until_unused() const {
         if ((seen & 1U) == 0)
             continue;
         while (workers_[i].epoch.load(std::memory_order_acquire) == seen)
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+    // An external runner stays inside for a whole engine run (its claim).
+    for (const Runner& runner : runners_) {
+        const std::uint64_t seen = runner.epoch.load(std::memory_order_seq_cst);
+        if ((seen & 1U) == 0)
+            continue;
+        while (runner.epoch.load(std::memory_order_acquire) == seen)
             std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
 }
@@ -229,13 +239,74 @@ void WorkerPool::notify(std::size_t requests, std::int64_t now_ns) noexcept {
     }
 }
 
+void WorkerPool::notify_runner(int runner, std::size_t requests) noexcept {
+    if (requests > 0)
+        wake_runner(runner);
+}
+
+bool WorkerPool::claim_for_runner(int runner_id, ExternalRunClaim& claim) noexcept {
+    Runner& runner = runners_[static_cast<std::size_t>(runner_id)];
+    auto& epoch = runner.epoch;
+    epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+    std::size_t count = high_water_.load(std::memory_order_acquire);
+    bool claimed = false;
+    try {
+        if (runner.candidates.size() < count) {  // first claims only: grows to the high water
+            runner.candidates.resize(config_.max_handlers);
+            runner.sources.resize(config_.max_handlers);
+        }
+    } catch (...) {
+        count = 0;
+    }
+    std::span<Candidate> candidates(runner.candidates.data(), count);
+    for (std::size_t i = 0; i < count; ++i) {
+        WorkSource* source = sources_[i].load(std::memory_order_acquire);
+        runner.sources[i] = source;
+        candidates[i] =
+            source != nullptr && source->runner() == runner_id ? source->next() : Candidate{};
+    }
+    while (true) {
+        const Choice choice = choose(candidates, rt::now_ns());
+        if (choice.index == Choice::none)
+            break;
+        WorkSource* source = runner.sources[choice.index];
+        if (choice.expire) {
+            source->expire(candidates[choice.index].sequence);
+            candidates[choice.index] = source->next();
+            continue;
+        }
+        if (!source->begin_external(claim)) {
+            candidates[choice.index] = Candidate{};  // nothing to claim there after all
+            continue;
+        }
+        if (claim.model == nullptr) {  // no run needed (dropped, taken back, failed)
+            candidates[choice.index] = source->next();
+            continue;
+        }
+        claim.pool = this;
+        claim.runner = runner_id;
+        claimed = true;
+        break;
+    }
+    if (!claimed)
+        epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    return claimed;
+}
+
+void WorkerPool::finish_for_runner(ExternalRunClaim& claim, std::string_view error) noexcept {
+    auto& epoch = runners_[static_cast<std::size_t>(claim.runner)].epoch;
+    static_cast<WorkSource*>(claim.source)->end_external(claim, error);
+    epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
 bool WorkerPool::run_one(Worker& worker) noexcept {
     const std::size_t count = high_water_.load(std::memory_order_acquire);
     std::span<Candidate> candidates(worker.candidates.data(), count);
     for (std::size_t i = 0; i < count; ++i) {
         WorkSource* source = sources_[i].load(std::memory_order_acquire);
         worker.sources[i] = source;
-        candidates[i] = source != nullptr ? source->next() : Candidate{};
+        // A source served by an external runner is never the workers' (legato/external_runner.hpp).
+        candidates[i] = source != nullptr && source->runner() < 0 ? source->next() : Candidate{};
     }
     while (true) {
         const Choice choice = choose(candidates, rt::now_ns());
@@ -300,7 +371,7 @@ bool WorkerPool::any_work() const noexcept {
     const std::size_t count = high_water_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
         WorkSource* source = sources_[i].load(std::memory_order_acquire);
-        if (source != nullptr && source->next().available)
+        if (source != nullptr && source->runner() < 0 && source->next().available)
             return true;
     }
     return false;
@@ -311,7 +382,7 @@ std::int64_t WorkerPool::earliest_forecast(std::int64_t now_ns) const noexcept {
     const std::size_t count = high_water_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < count; ++i) {
         WorkSource* source = sources_[i].load(std::memory_order_acquire);
-        if (source == nullptr)
+        if (source == nullptr || source->runner() >= 0)  // not the workers' to anticipate
             continue;
         const std::int64_t expected = source->expected_request_ns();
         // Forecasts of stopped streams are ignored, so that one stopped handler does not keep

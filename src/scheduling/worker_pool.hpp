@@ -12,6 +12,7 @@
 // default). Each worker publishes when it will next look for work (`wake_at`: 0 = awake); the
 // audio thread reads those after publishing requests and wakes a worker only if none is awake.
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +60,17 @@ public:
     /// semaphore post (a futex wake system call) per worker woken; nothing with poll.
     void notify(std::size_t requests, std::int64_t now_ns) noexcept LEGATO_NONBLOCKING;
 
+    /// [audio thread] notify() for requests of a source served by external runner `runner`:
+    /// calls the runners' wake function (set_external_runner_wake), nothing else.
+    void notify_runner(int runner, std::size_t requests) noexcept LEGATO_NONBLOCKING;
+
+    /// [runner thread] claim_external_run() for this pool's sources served by `runner`: picks
+    /// as a worker does (expiring what cannot make its deadline) and begins the run. While
+    /// the claim is held, the source cannot be removed. Takes no lock.
+    bool claim_for_runner(int runner, ExternalRunClaim& claim) noexcept;
+    /// [runner thread] Ends a claim of claim_for_runner().
+    void finish_for_runner(ExternalRunClaim& claim, std::string_view error) noexcept;
+
     std::size_t worker_count() const noexcept { return worker_count_; }
     std::size_t realtime_workers() const noexcept { return realtime_workers_.load(); }
     WakeStrategy wake_strategy() const noexcept { return config_.wake_strategy; }
@@ -94,6 +106,14 @@ private:
     void release_spin(const Worker& worker) noexcept;
     void wait_until_unused() const;
 
+    // External runners: each publishes an epoch as workers do (odd while it may hold a source
+    // pointer, through the whole engine run of a claim) and keeps its own scratch space.
+    struct Runner {
+        std::atomic<std::uint64_t> epoch{0};
+        std::vector<Candidate> candidates;  // runner thread only, sized at its first claim
+        std::vector<WorkSource*> sources;
+    };
+
     ContextConfig config_;
     AnticipationSettings anticipation_;
     std::size_t worker_count_ = 0;
@@ -102,6 +122,7 @@ private:
     std::mutex registry_mutex_;
 
     std::unique_ptr<Worker[]> workers_;
+    std::array<Runner, max_external_runners> runners_;
     std::vector<std::thread> threads_;
     std::atomic<std::size_t> realtime_workers_{0};
     std::atomic<int> sleepers_{0};  // sleep/timer: announcements not yet claimed by a notify
@@ -116,5 +137,13 @@ private:
     std::atomic<const std::function<void()>*> job_{nullptr};
     rt::Semaphore job_done_;
 };
+
+/// [setup thread] The pools claim_external_run() looks through (src/scheduling/
+/// external_runner.cpp): every pool is listed from its construction to its destruction.
+void list_pool(WorkerPool* pool);
+void unlist_pool(WorkerPool* pool);
+
+/// [audio thread] Calls the wake function set_external_runner_wake() set, if any.
+void wake_runner(int runner) noexcept LEGATO_NONBLOCKING;
 
 }  // namespace legato::scheduling
