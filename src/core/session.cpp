@@ -372,7 +372,8 @@ bool Session::start_run(std::uint64_t seq, Started& started) noexcept {
 void Session::finish_run(std::uint64_t seq, const Started& started, bool ok) noexcept {
     if (ok) {
         try {
-            end_inference(processor_, layout_, *started.run, slots_.data(seq), state_links_, state_);
+            end_inference(processor_, layout_, *started.run, slots_.data(seq), state_links_,
+                          state_);
         } catch (const std::exception& e) {
             counters_.set_error(started.engine->name() + ": " + e.what());
             ok = false;

@@ -25,6 +25,7 @@
 #include "audio_thread_scenarios.hpp"
 #include "legato/build_config.hpp"
 #include "legato/engines.hpp"
+#include "runner_support.hpp"
 #include "testing/test_hooks.hpp"
 
 namespace legato::test {
@@ -108,6 +109,23 @@ TEST(Rtsan, SeveralHandlersSharingThePool) {
         EXPECT_GE(stats[h].frames, 48000u) << "handler " << h;
         EXPECT_EQ(stats[h].inferences_submitted, stats[h].frames / (32u << h)) << "handler " << h;
     }
+}
+
+// A handler served by an external runner (legato/external_runner.hpp): the audio thread wakes
+// the runner through the application's wake function (here a semaphore post) instead of the
+// pool; a runner thread claims, runs and completes every hop.
+TEST(Rtsan, HandlerServedByAnExternalRunner) {
+    runner_support::Runner runner(5);
+    InferenceHandler handler(make_config(std::make_shared<runner_support::BoundBackend>(5), 256, 64,
+                                         1, paced_max_inference_time_ms));
+    HostConfig host;
+    host.max_block_size = 256;
+    handler.prepare(host);
+    HostSimulation simulation = realtime({256});
+    simulation.paced = true;
+    stream(handler, make_signal(1, 48000), handler.latency(), simulation);
+    EXPECT_GE(handler.statistics().inferences_completed, 150u);
+    EXPECT_GE(runner.claims(), 150);
 }
 
 TEST(Rtsan, OversizedBlocksAndUnpreparedHandler) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "legato/external_runner.hpp"
-#include "rt/semaphore.hpp"
+#include "runner_support.hpp"
 #include "stream_support.hpp"
 
 namespace legato::test {
@@ -21,87 +21,10 @@ constexpr int runner_id = 3;
 constexpr std::size_t hop = 256;
 constexpr std::size_t past = 64;
 
-std::atomic<int> worker_runs{0};  // run() calls: warm-up and fallback only
-
-// The window model, bound to runner 3 (or to none with runner -1).
-class BoundInstance final : public ModelInstance {
-public:
-    BoundInstance(const InstanceSetup& setup, int runner)
-        : inputs_(setup.inputs.begin(), setup.inputs.end()),
-          outputs_(setup.outputs.begin(), setup.outputs.end()),
-          runner_(runner) {}
-    void run() override {
-        worker_runs.fetch_add(1);
-        compute();
-    }
-    int runner() const noexcept override { return runner_; }
-    void compute() { window_model(inputs_, outputs_); }
-
-private:
-    std::vector<TensorView> inputs_;
-    std::vector<TensorView> outputs_;
-    int runner_;
-};
-
-class BoundBackend final : public Backend {
-public:
-    explicit BoundBackend(int runner) : runner_(runner) {}
-    std::string name() const override { return "bound"; }
-    std::unique_ptr<ModelInstance> create_instance(const InstanceSetup& setup) override {
-        return std::make_unique<BoundInstance>(setup, runner_);
-    }
-
-private:
-    int runner_;
-};
-
-rt::Semaphore bell;
-std::atomic<int> wakes{0};
-void wake(int runner) noexcept {
-    if (runner == runner_id) {
-        wakes.fetch_add(1);
-        bell.post();
-    }
-}
-
-// The runner: claims, runs (or fails with `error`), completes, until stopped.
-class Runner {
-public:
-    explicit Runner(std::string error = {}) : error_(std::move(error)) {
-        set_external_runner_wake(&wake);
-        thread_ = std::thread([this] {
-            while (!stop_.load()) {
-                ExternalRunClaim claim;
-                if (!claim_external_run(runner_id, claim)) {
-                    bell.wait_for(std::chrono::milliseconds(1));
-                    continue;
-                }
-                if (claim.reset_first)
-                    resets_.fetch_add(1);
-                static_cast<BoundInstance*>(claim.model)->compute();
-                if (hold_.load())
-                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                finish_external_run(claim, error_);
-                claims_.fetch_add(1);
-            }
-        });
-    }
-    ~Runner() {
-        stop_.store(true);
-        bell.post();
-        thread_.join();
-    }
-    int claims() const { return claims_.load(); }
-    void hold_each_claim() { hold_.store(true); }
-
-private:
-    std::string error_;
-    std::atomic<bool> stop_{false};
-    std::atomic<bool> hold_{false};
-    std::atomic<int> claims_{0};
-    std::atomic<int> resets_{0};
-    std::thread thread_;
-};
+using BoundBackend = runner_support::BoundBackend;
+using Runner = runner_support::Runner;
+using runner_support::wakes;
+using runner_support::worker_runs;
 
 InferenceConfig bound_config(int runner) {
     InferenceConfig config = make_config(std::make_shared<BoundBackend>(runner), hop, past, 1, 4.0);
@@ -116,7 +39,7 @@ HostConfig offline_host() {
 }
 
 TEST(ExternalRunner, ServesItsHandlerExactlyAndTheWorkersNeverRunIt) {
-    Runner runner;
+    Runner runner(runner_id);
     InferenceHandler handler(bound_config(runner_id));
     handler.prepare(offline_host());
     const int runs_after_prepare = worker_runs.load();  // warm-up runs on a worker
@@ -150,7 +73,7 @@ TEST(ExternalRunner, WithoutItsRunnerNothingRuns) {
 }
 
 TEST(ExternalRunner, AFailedRunIsCountedWithItsMessage) {
-    Runner runner("the engine said no");
+    Runner runner(runner_id, "the engine said no");
     InferenceHandler handler(bound_config(runner_id));
     handler.prepare(offline_host());
     std::vector<float> block(hop, 0.25f);
@@ -162,7 +85,7 @@ TEST(ExternalRunner, AFailedRunIsCountedWithItsMessage) {
 }
 
 TEST(ExternalRunner, AHandlerIsNotDestroyedUnderAClaim) {
-    Runner runner;
+    Runner runner(runner_id);
     runner.hold_each_claim();  // each claim is held 100 ms
     auto handler = std::make_unique<InferenceHandler>(bound_config(runner_id));
     HostConfig host;

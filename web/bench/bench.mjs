@@ -118,8 +118,8 @@ try {
               mean: paced.reduce((a, b) => a + b, 0) / paced.length * 1000, unit: "µs", n: paced.length });
 
   // The JavaScript-engine bridge alone: offline round trips per hop (hop 256) through a C++
-  // bypass and through a synchronous JavaScript gain, rounds alternating; the difference is what
-  // the hop to a JS worker and back costs (main -> pool thread -> JS worker -> pool -> main).
+  // bypass (main -> pool thread -> main) and through a synchronous JavaScript gain (main -> JS
+  // worker -> main: the worker claims the request itself), rounds alternating.
   {
     const gain = { engine: "js", name: "gain", module: new URL("../test/engines/gain.js", import.meta.url).href, export: "Gain" };
     const config = (engine) => ({ ...bypass(256), engines: [engine] });
@@ -138,7 +138,7 @@ try {
           if (k >= 50) into.push(performance.now() - t);
         }
     stats("bridge: offline round trip per hop, C++ bypass (main -> pool thread -> main)", cpp, "µs", 1000);
-    stats("bridge: offline round trip per hop, JS gain (main -> pool -> JS worker -> pool -> main)", js, "µs", 1000);
+    stats("bridge: offline round trip per hop, JS gain (main -> JS worker -> main)", js, "µs", 1000);
     viaCpp.dispose();
     viaJs.dispose();
   }
@@ -179,9 +179,9 @@ try {
     // In a real-time stream: the handler in a node on a real AudioContext (the audio thread
     // submits a hop every 256 / 48000 s; the main thread idle), against the engine called
     // directly in the JS worker at the same pace (the thread sleeping between runs, as a
-    // worker's does). The Legato side is the pool thread's time per inference from the
-    // statistics (pre-processing, the hop to the JS worker, the run, the hop back,
-    // post-processing; a mean only), over 2 s of stream after 0.3 s of start-up.
+    // worker's does). The Legato side is the JS worker's time per inference from the
+    // statistics (from its claim: pre-processing, the run, post-processing; a mean only), over
+    // 2 s of stream after 0.3 s of start-up.
     const streamGapMs = (hop / 48000) * 1000;
     const streamed = { time: 0, count: 0, late: 0 };
     const stream = async () => {
@@ -253,13 +253,13 @@ try {
                 median: median(tripsAsync) / median(direct), unit: "x", n: rounds });
     const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
     stats(`${name}: session.run directly in the worker, one run every ${streamGapMs.toFixed(2)} ms (a stream's pace)`, directPaced, "ms");
-    rows.push({ name: `${name}: through Legato in a real-time stream (AudioContext node): pool thread's time per inference`,
+    rows.push({ name: `${name}: through Legato in a real-time stream (AudioContext node): JS worker's time per inference`,
                 mean: streamed.time / streamed.count, unit: "ms", n: streamed.count });
     rows.push({ name: `${name}: real-time stream, through Legato / direct at the same pace (ratio of means)`,
                 mean: streamed.time / streamed.count / mean(directPaced), unit: "x", n: rounds });
     rows.push({ name: `${name}: real-time stream, late inferences`, mean: streamed.late, unit: "", n: streamed.count });
     const s = handler.statistics();
-    rows.push({ name: `${name}: through Legato, pool thread's time per inference (statistics)`,
+    rows.push({ name: `${name}: through Legato, the JS worker's time per inference (statistics)`,
                 mean: s.meanInferenceMs, unit: "ms", n: s.inferencesCompleted });
     handler.dispose();
     handlerAsync.dispose();

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "legato/error.hpp"
+#include "legato/external_runner.hpp"
 
 namespace legato::web {
 
@@ -42,11 +43,25 @@ void claim(Mailbox& box) {
     while (true) {
         const std::int32_t turn = box.turn.load(std::memory_order_acquire);
         std::int32_t expected = mailbox::free;
-        if (box.state.compare_exchange_strong(expected, mailbox::claimed, std::memory_order_acquire))
+        if (box.state.compare_exchange_strong(expected, mailbox::claimed,
+                                              std::memory_order_acquire))
             return;
         // Given back after `turn` was read: the value moved on, so this does not sleep.
         emscripten_futex_wait(&box.turn, static_cast<std::uint32_t>(turn), 1.0);
     }
+}
+
+// [any thread] Wakes the JS worker of `box` (asleep on its doorbell). Non-blocking.
+void ring(Mailbox& box) noexcept {
+    box.doorbell.fetch_add(1, std::memory_order_seq_cst);
+    emscripten_futex_wake(&box.doorbell, INT32_MAX);
+}
+
+// [audio thread] set_external_runner_wake(): requests for runner `runner` were published.
+void wake_runner(int runner) noexcept {
+    if (runner < 0 || runner >= workers_registered.load(std::memory_order_acquire))
+        return;
+    ring(*workers[static_cast<std::size_t>(runner)].load(std::memory_order_acquire));
 }
 
 // Posts the filled-in call, waits for the JS worker's answer and gives the mailbox back.
@@ -54,7 +69,7 @@ void claim(Mailbox& box) {
 std::string call(Mailbox& box) {
     auto& state = box.state;
     state.store(mailbox::posted, std::memory_order_release);
-    emscripten_futex_wake(&box.state, INT32_MAX);  // the JS worker, asleep on `state`
+    ring(box);  // the JS worker, asleep on its doorbell
     std::int32_t now = mailbox::posted;
     while ((now = state.load(std::memory_order_acquire)) == mailbox::posted)
         emscripten_futex_wait(&box.state, mailbox::posted, 100.0);
@@ -67,8 +82,8 @@ std::string call(Mailbox& box) {
     return error.empty() && now == mailbox::failed ? "failed without a message" : error;
 }
 
-View view_of(const float* data, std::size_t length, std::span<const std::int64_t> shape,
-             int tag0, int tag1) {
+View view_of(const float* data, std::size_t length, std::span<const std::int64_t> shape, int tag0,
+             int tag1) {
     View v{};
     v.data = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(data));
     v.length = static_cast<std::uint32_t>(length);
@@ -99,9 +114,13 @@ int list_tensors(View* out, std::span<const TensorView> tensors) noexcept {
 class JsInstance final : public ModelInstance {
 public:
     JsInstance(int engine, const InstanceSetup& setup)
-        : box_(worker(next_worker.fetch_add(1))),
+        : JsInstance(engine, setup, next_worker.fetch_add(1)) {}
+
+    JsInstance(int engine, const InstanceSetup& setup, int index)
+        : box_(worker(index)),
           engine_(engine),
-          key_(next_instance.fetch_add(1)) {
+          key_(next_instance.fetch_add(1)),
+          runner_(index % worker_count()) {
         check_views(setup.inputs.size(), "engines' input tensors");
         check_views(setup.outputs.size(), "engines' output tensors");
         claim(box_);
@@ -126,6 +145,9 @@ public:
 
     void run() override { simple(mailbox::op_run); }
     void reset_state() override { simple(mailbox::op_reset); }
+    // The JS worker that holds the engine object claims this instance's requests itself.
+    int runner() const noexcept override { return runner_; }
+    int key() const noexcept { return key_; }
 
 private:
     void simple(int op) {
@@ -140,6 +162,7 @@ private:
     Mailbox& box_;
     int engine_;
     int key_;
+    int runner_;
 };
 
 class JsBackend final : public Backend {
@@ -165,6 +188,9 @@ public:
         check_views(inputs_.size(), "processors' input tensors");
         check_views(outputs_.size(), "processors' output tensors");
     }
+
+    // It posts to a JS worker's mailbox and waits: a JS worker must not run it for itself.
+    bool runs_on_any_thread() const noexcept override { return false; }
 
     void pre_process(const InputWindows& windows, std::span<const TensorView> tensors) override {
         last_pre_worker = static_cast<int>(windows.instance());
@@ -194,8 +220,9 @@ private:
     static std::size_t stream_count(const std::vector<TensorSpec>& specs) {
         std::size_t count = 0;
         for (const TensorSpec& spec : specs)
-            count += spec.role == TensorRole::audio ? spec.channels
-                     : spec.role == TensorRole::parameter ? 1 : 0;
+            count += spec.role == TensorRole::audio       ? spec.channels
+                     : spec.role == TensorRole::parameter ? 1
+                                                          : 0;
         return count;
     }
 
@@ -237,8 +264,9 @@ private:
 
 int register_worker(Mailbox* box) {
     const int index = workers_registered.load();
-    if (index >= static_cast<int>(max_workers))
+    if (index >= static_cast<int>(max_workers) || index >= max_external_runners)
         throw Error("at most 16 JavaScript inference workers");
+    set_external_runner_wake(&wake_runner);
     box->state.store(mailbox::free);
     workers[index].store(box, std::memory_order_release);
     workers_registered.store(index + 1, std::memory_order_release);
@@ -251,6 +279,31 @@ void clear_workers() {
 
 int worker_count() {
     return workers_registered.load(std::memory_order_acquire);
+}
+
+namespace {
+ExternalRunClaim claims[max_workers];  // each touched by its own JS worker only
+}  // namespace
+
+int runner_claim(int runner, int* reset) {
+    if (runner < 0 || runner >= static_cast<int>(max_workers))
+        return 0;
+    ExternalRunClaim& claim = claims[runner];
+    if (!claim_external_run(runner, claim))
+        return 0;
+    if (auto* instance = dynamic_cast<JsInstance*>(claim.model)) {
+        *reset = claim.reset_first ? 1 : 0;
+        return instance->key();
+    }
+    // Only JavaScript engine instances name a runner on the web; never leave a claim open.
+    finish_external_run(claim, "not a JavaScript engine instance");
+    return 0;
+}
+
+void runner_finish(int runner, const char* error) {
+    if (runner < 0 || runner >= static_cast<int>(max_workers))
+        return;
+    finish_external_run(claims[runner], error != nullptr ? std::string_view(error) : "");
 }
 
 std::shared_ptr<Backend> make_js_backend(std::string name, int engine_id) {

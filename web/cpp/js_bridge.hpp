@@ -15,8 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "legato/backend.hpp"
 #include "legato/pre_post_processor.hpp"
@@ -56,12 +56,16 @@ struct alignas(64) Mailbox {
     double hop_index;
     std::int32_t bell;               // JS only: control messages the main thread has posted
     std::atomic<std::int32_t> turn;  // C++ only: bumped when the mailbox is given back
-    std::int32_t reserved[4];
+    // The word the JS worker sleeps on: bumped (and woken) by a posted call, by requests for
+    // the worker's runner and by the main thread's messages.
+    std::atomic<std::int32_t> doorbell;
+    std::int32_t reserved[3];
     View a[max_views];  // create: inputs; pre: windows; post: output tensors
     View b[max_views];  // create: outputs; pre: input tensors; post: hops
     char error[error_bytes];
 };
 static_assert(offsetof(Mailbox, bell) == 40);
+static_assert(offsetof(Mailbox, doorbell) == 48);
 static_assert(offsetof(Mailbox, a) == 64);
 static_assert(offsetof(Mailbox, b) == 64 + 36 * max_views);
 static_assert(offsetof(Mailbox, error) == 64 + 72 * max_views);
@@ -71,6 +75,14 @@ static_assert(offsetof(Mailbox, error) == 64 + 72 * max_views);
 int register_worker(mailbox::Mailbox* box);
 /// [setup thread] Unregisters every worker (the package's workers were terminated).
 void clear_workers();
+
+/// [JS worker `runner`] Claims the most urgent request of the handlers it serves (external
+/// runner `runner`: legato/external_runner.hpp) and pre-processes it. Returns the instance key
+/// of the JS engine instance to run (its state forgotten first if *reset is 1), or 0 if there
+/// is nothing to run.
+int runner_claim(int runner, int* reset);
+/// [JS worker `runner`] Completes the claimed request: `error` null or empty = success.
+void runner_finish(int runner, const char* error);
 /// [any thread] Number of registered JS workers.
 int worker_count();
 

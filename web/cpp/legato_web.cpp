@@ -329,6 +329,25 @@ EMSCRIPTEN_KEEPALIVE int legato_js_register_worker(void* box) {
     }
 }
 
+/// [main thread] The last error an engine reported while running (InferenceHandler::last_error),
+/// "" if none; valid until the next call.
+EMSCRIPTEN_KEEPALIVE const char* legato_handler_last_error(const WebHandler* web) {
+    static std::string text;
+    text = web->handler->last_error();
+    return text.c_str();
+}
+
+/// [JS worker `runner`] Claims a request of the handlers this JS worker serves: the instance
+/// key of the JS engine instance to run (*reset = 1: forget its state first), or 0 for none.
+EMSCRIPTEN_KEEPALIVE int legato_js_runner_claim(int runner, int* reset) {
+    return legato::web::runner_claim(runner, reset);
+}
+
+/// [JS worker `runner`] Completes the claimed request; `error` null or "" = success.
+EMSCRIPTEN_KEEPALIVE void legato_js_runner_finish(int runner, const char* error) {
+    legato::web::runner_finish(runner, error);
+}
+
 /// [any thread] sizeof(Mailbox): the package checks its layout against this.
 EMSCRIPTEN_KEEPALIVE int legato_js_mailbox_bytes() {
     return static_cast<int>(sizeof(legato::web::mailbox::Mailbox));

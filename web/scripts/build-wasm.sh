@@ -26,11 +26,13 @@ mkdir -p dist src
 # Memory: the app chooses its size when loading (Legato.load({ memoryMiB })); the package
 # creates it with maximum == initial, so it never grows (docs/web.md "Memory"). Linking with
 # growth allowed only declares a maximum (2 GiB) the chosen size may reach; 16 MiB is the least.
-# The worker pool's threads come from a pool created at start-up (PTHREAD_POOL_SIZE >= worker_threads).
-em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/js_bridge.cpp cpp/cpp_engines.cpp cpp/legato_worklet.cpp cpp/legato_node.cpp cpp/legato_bench.cpp cpp/worklet_thread.cpp -I"$BUILD/nlohmann-json-include" \
+# The worker pool's threads and the JavaScript inference workers come from a pool of pthreads
+# created at start-up: Legato.load() sets Module.legatoPthreads to 4 + its JS workers (a pool
+# thread cannot be started while the main thread blocks, so the 4 stay free for Contexts).
+em++ $FLAGS -O2 -std=c++20 -I"$ROOT/include" -I"$BUILD/include" cpp/legato_web.cpp cpp/js_bridge.cpp cpp/cpp_engines.cpp cpp/legato_worklet.cpp cpp/legato_node.cpp cpp/legato_bench.cpp cpp/worklet_thread.cpp cpp/js_worker_thread.cpp -I"$BUILD/nlohmann-json-include" \
     "$BUILD/src/liblegato.a" -o src/legato.mjs \
     -sWASM_BIGINT -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createLegatoModule \
-    -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS -sPTHREAD_POOL_SIZE=4 -sINITIAL_MEMORY=16MB -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB \
+    -sENVIRONMENT=web,worker -sAUDIO_WORKLET -sWASM_WORKERS '-sPTHREAD_POOL_SIZE=Module.legatoPthreads||4' -sINITIAL_MEMORY=16MB -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB \
     -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=HEAPF32,HEAPF64,HEAP32,HEAPU8,UTF8ToString,stringToNewUTF8,emscriptenRegisterAudioObject,emscriptenGetAudioObject
 echo "built $(du -h src/legato.wasm | cut -f1) src/legato.wasm"
 # Emscripten 3.1.69 loads the audio worklet's bootstrap script relative to the *page*

@@ -141,6 +141,12 @@ export class InferenceHandler {
   }
 
   /** [any thread] Late inferences so far. */
+  /** [main thread] The last error an engine or processor reported while running (a failed
+   *  inference: counted in failedInferences, its hop substituted); "" if none. */
+  get lastError(): string {
+    return this.m.UTF8ToString(this.m._legato_handler_last_error(this.live()));
+  }
+
   get lateInferences(): number {
     return this.statistics().lateInferences;
   }

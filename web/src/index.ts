@@ -11,7 +11,7 @@ import { InferenceHandler } from "./handler.js";
 import { Field, mailboxBytes } from "./mailbox.js";
 import { type LegatoModule, allocate, disposeSymbol, lastError, newString, neverDisposed } from "./module.js";
 import { LegatoNode } from "./node.js";
-import type { WorkerRequest, WorkerWait } from "./inference-worker.js";
+import type { WorkerNotice, WorkerRequest, WorkerWait } from "./inference-worker.js";
 
 export { InferenceHandler, type Statistics } from "./handler.js";
 export { LegatoNode, type HandlerView } from "./node.js";
@@ -23,8 +23,9 @@ export type { WorkerWait } from "./inference-worker.js";
 
 /** Options of Legato.load(). */
 export interface LoadOptions {
-  /** JavaScript inference workers to start (for JavaScript engines and ONNX Runtime Web);
-   *  0 if the app uses C++ engines only. Default 1. */
+  /** JavaScript inference workers to start (for JavaScript engines and ONNX Runtime Web),
+   *  0 to 16; 0 if the app uses C++ engines only. Default 1. Each is a thread of the module
+   *  that claims its handlers' requests from the pool itself (docs/web.md "Threads"). */
   jsWorkers?: number;
   /** URL of onnxruntime-web's `ort.wasm.min.mjs` (its .wasm beside it), for the
    *  "onnxruntime-web" engine. Default: next to this package in node_modules. */
@@ -56,38 +57,47 @@ type WorkerAsk = WorkerRequest extends infer R ? (R extends { id: number } ? Omi
 
 type ConfigObject = Record<string, unknown> & { engines?: unknown; processor?: unknown; inputs?: unknown };
 
-// One JavaScript inference worker and its message round trips.
+// One JavaScript inference worker (a pthread of the module: web/cpp/js_worker_thread.cpp) and
+// its message round trips over a BroadcastChannel.
 class JsWorker {
   private next = 1;
   private i32?: Int32Array;
   private box = 0;
   private readonly pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
+  private readonly channel: BroadcastChannel;
+  /** Resolves once the worker runs (its code imported), rejects if it could not start. */
+  readonly started: Promise<void>;
 
-  constructor(readonly worker: Worker) {
-    worker.onmessage = (event: MessageEvent<{ id: number; error?: string; result?: unknown }>) => {
-      const waiting = this.pending.get(event.data.id);
-      this.pending.delete(event.data.id);
-      if (event.data.error !== undefined) waiting?.reject(new Error(event.data.error));
-      else waiting?.resolve(event.data.result);
-    };
-    worker.onerror = (event) => {
-      for (const waiting of this.pending.values())
-        waiting.reject(new Error(`legato: inference worker failed: ${event.message}`));
-      this.pending.clear();
+  constructor(readonly name: string) {
+    this.channel = new BroadcastChannel(name);
+    let ready: () => void = () => {};
+    let failed: (e: Error) => void = () => {};
+    this.started = new Promise((resolve, reject) => { ready = resolve; failed = reject; });
+    this.channel.onmessage = (event: MessageEvent<WorkerNotice | { id: number; error?: string; result?: unknown }>) => {
+      const data = event.data;
+      if ("kind" in data) {
+        if (data.kind === "ready") ready();
+        else failed(new Error(`legato: inference worker failed to start: ${data.error}`));
+        return;
+      }
+      const waiting = this.pending.get(data.id);
+      this.pending.delete(data.id);
+      if (data.error !== undefined) waiting?.reject(new Error(data.error));
+      else waiting?.resolve(data.result);
     };
   }
 
-  ask(request: WorkerAsk, transfer: Transferable[] = []): Promise<unknown> {
+  ask(request: WorkerAsk): Promise<unknown> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id }, transfer);
+      this.channel.postMessage({ ...request, id });
       this.ring();
     });
   }
 
-  /** [main thread] From now on, every message also rings the mailbox's bell (a worker blocked
-   *  in Atomics.wait between calls then lets it in at once). */
+  /** [main thread] From now on, every message also rings the worker's doorbell (a worker
+   *  blocked in Atomics.wait between calls then lets it in at once). */
   attach(buffer: SharedArrayBuffer, box: number): void {
     this.i32 = new Int32Array(buffer);
     this.box = box;
@@ -96,7 +106,8 @@ class JsWorker {
   private ring(): void {
     if (!this.i32) return;
     Atomics.add(this.i32, (this.box + Field.bell) >> 2, 1);
-    Atomics.notify(this.i32, (this.box + Field.state) >> 2);
+    Atomics.add(this.i32, (this.box + Field.doorbell) >> 2, 1);
+    Atomics.notify(this.i32, (this.box + Field.doorbell) >> 2);
   }
 }
 
@@ -158,22 +169,38 @@ export class Legato {
     // workers' tensors, the worklet's buffers) short of the new part.
     const pages = memoryMiB * 16;
     const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    const m = (await createLegatoModule({ wasmMemory })) as LegatoModule;
+    const jsWorkers = options.jsWorkers ?? 1;
+    if (!Number.isInteger(jsWorkers) || jsWorkers < 0 || jsWorkers > 16)
+      throw new Error(`legato: load: jsWorkers must be a whole number from 0 to 16, got ${jsWorkers}`);
+    // The JS workers are pthreads too: started up front beside the 4 the Contexts use.
+    const m = (await createLegatoModule({ wasmMemory, legatoPthreads: 4 + jsWorkers })) as LegatoModule;
     if (m._legato_js_mailbox_bytes() !== mailboxBytes)
       throw new Error(`legato: mailbox layout mismatch (${m._legato_js_mailbox_bytes()} bytes in ` +
                       `the module, ${mailboxBytes} in the package): rebuild both`);
     const workers: JsWorker[] = [];
-    for (let k = 0; k < (options.jsWorkers ?? 1); ++k) {
-      const worker = new JsWorker(new Worker(new URL("./inference-worker.js", import.meta.url),
-                                             { type: "module", name: `legato-inference-${k}` }));
-      // 64-byte aligned, for the life of the module (the workers are never re-registered).
-      const box = (allocate(m, mailboxBytes + 64) + 63) & ~63;
-      m.HEAPU8.fill(0, box, box + mailboxBytes);
-      const buffer = m.HEAPU8.buffer as SharedArrayBuffer;
-      await worker.ask({ kind: "start", buffer, box, wait: workerWait });
-      worker.attach(buffer, box);
-      if (m._legato_js_register_worker(box + Field.state) < 0) throw lastError(m);
-      workers.push(worker);
+    const url = newString(m, new URL("./inference-worker.js", import.meta.url).href);
+    const tag = Math.random().toString(36).slice(2);
+    try {
+      for (let k = 0; k < jsWorkers; ++k) {
+        // 64-byte aligned, for the life of the module (the workers are never re-registered).
+        const box = (allocate(m, mailboxBytes + 64) + 63) & ~63;
+        m.HEAPU8.fill(0, box, box + mailboxBytes);
+        const index = m._legato_js_register_worker(box + Field.state);
+        if (index < 0) throw lastError(m);
+        const worker = new JsWorker(`legato-inference-${tag}-${k}`);
+        const name = newString(m, worker.name);
+        const error = m._legato_js_worker_spawn(url, name, box, index, workerWait === "async" ? 1 : 0);
+        m._free(name);
+        if (error !== 0) throw new Error(`legato: load: could not start inference worker ${k} (pthread_create: ${error})`);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([worker.started, new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`legato: load: inference worker ${k} did not start within 20 s`)), 20000);
+        })]).finally(() => clearTimeout(timer));
+        worker.attach(m.HEAPU8.buffer as SharedArrayBuffer, box);
+        workers.push(worker);
+      }
+    } finally {
+      m._free(url);
     }
     const ort = options.onnxRuntimeUrl ??
       new URL("../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs", import.meta.url);
@@ -365,6 +392,14 @@ export class Legato {
       module: ort ? new URL("./onnxruntime-web.js", import.meta.url).href : new URL(String(engine.module), base).href,
       exportName: ort ? "OnnxRuntimeWebEngine" : engine.export ?? "default",
     })) as number[];
+  }
+
+  /** [main thread] Engine runs per JavaScript inference worker since load: `claimed` from the
+   *  pool by the worker itself (its handlers' requests), `relayed` by a C++ thread through its
+   *  mailbox (warm-up runs; handlers whose JS pre/post-processor or mixed engines keep them on
+   *  the pool threads). For tests and diagnostics. */
+  async inferenceWorkerRuns(): Promise<{ claimed: number; relayed: number }[]> {
+    return Promise.all(this.jsWorkers.map((w) => w.ask({ kind: "runs" }) as Promise<{ claimed: number; relayed: number }>));
   }
 
   private forget(ids: number[]): void {

@@ -1,4 +1,4 @@
-// The mailbox between a C++ pool thread and a JavaScript inference worker: the layout of
+// The mailbox between C++ threads and a JavaScript inference worker: the layout of
 // legato::web::mailbox::Mailbox (web/cpp/js_bridge.hpp), in bytes. Keep both in step; the
 // package checks the total against the module's at start-up.
 
@@ -18,6 +18,9 @@ export const Field = {
   // posted to the worker, so a worker blocked in Atomics.wait knows to let them in.
   bell: 40,
   // 44: `turn`, C++ only (claimants of the mailbox wait on it).
+  // The word the worker sleeps on: rung by a posted call, a request for the worker's runner
+  // and a message from the main thread.
+  doorbell: 48,
   viewsA: 64, viewsB: 64 + maxViews * viewBytes,
   error: 64 + 2 * maxViews * viewBytes,
 } as const;

@@ -33,6 +33,8 @@ export interface LegatoModule {
   _legato_context_destroy(context: number): void;
   _legato_js_register_worker(box: number): number;
   _legato_js_mailbox_bytes(): number;
+  _legato_handler_last_error(handler: number): number;
+  _legato_js_worker_spawn(url: number, channel: number, box: number, index: number, asyncWait: number): number;
   _legato_audio_start(context: number): number;
   _legato_audio_state(thread: number): number;
   _legato_node_create(context: number, handler: number, inChannels: number, outChannels: number,

@@ -4,6 +4,7 @@ import { Legato } from "../dist/index.js";
 import { nodeTests } from "./node.test.mjs";
 import { heapGrowth } from "./util.mjs";
 import { engineTests } from "./engines.test.mjs";
+import { runnerTests } from "./runner.test.mjs";
 import { lateTests } from "./late.test.mjs";
 import { paramTests } from "./param.test.mjs";
 import { offlineTests } from "./offline.test.mjs";
@@ -126,6 +127,7 @@ try {
   handler.dispose();  // the worklet stopped with its context
 
   await engineTests(legato, check);
+  await runnerTests(legato, check);
   await nodeTests(check);
   await lateTests(legato, check);
   await paramTests(legato, check);

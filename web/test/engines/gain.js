@@ -62,3 +62,11 @@ export class DoubleQuarter {
     for (let n = 0; n < h.length; ++n) h[n] = 0.25 * t[n];
   }
 }
+
+/** Gain, except that an async run whose window starts with 123 rejects (a failing engine). */
+export class FailsOnMarker extends Gain {
+  async process(inputs, outputs) {
+    if (inputs[0][0] === 123) throw new Error("marker hop refused");
+    super.process(inputs, outputs);
+  }
+}
