@@ -316,24 +316,33 @@ void Session::expire(std::uint64_t sequence) noexcept {
         slots_.expire(sequence);
 }
 
-bool Session::run_next() noexcept {
+Session::Claimed Session::claim_next(std::uint64_t& seq) noexcept {
     std::uint32_t active = active_runs_.load(std::memory_order_relaxed);
     do {
         if (active >= run_limit_)
-            return false;
+            return Claimed::nothing;
     } while (!active_runs_.compare_exchange_weak(active, active + 1, std::memory_order_acquire,
                                                  std::memory_order_relaxed));
-    std::uint64_t seq = 0;
     if (!slots_.claim(seq)) {
         release_permit();
-        return false;
+        return Claimed::nothing;
     }
-    if (slots_.is_request(seq) && slots_.start(seq)) {  // not dropped, not taken back
-        started_.fetch_add(1, std::memory_order_relaxed);
+    if (!slots_.is_request(seq) || !slots_.start(seq)) {  // dropped, or taken back
+        release_permit();
+        return Claimed::skipped;
+    }
+    started_.fetch_add(1, std::memory_order_relaxed);
+    return Claimed::request;
+}
+
+bool Session::run_next() noexcept {
+    std::uint64_t seq = 0;
+    const Claimed claimed = claim_next(seq);
+    if (claimed == Claimed::request) {
         execute(seq);
+        release_permit();
     }
-    release_permit();
-    return true;
+    return claimed != Claimed::nothing;
 }
 
 bool Session::start_run(std::uint64_t seq, Started& started) noexcept {
@@ -418,23 +427,11 @@ void Session::execute(std::uint64_t seq) noexcept {
 
 bool Session::begin_external(ExternalRunClaim& claim) noexcept {
     claim.model = nullptr;
-    std::uint32_t active = active_runs_.load(std::memory_order_relaxed);
-    do {
-        if (active >= run_limit_)
-            return false;
-    } while (!active_runs_.compare_exchange_weak(active, active + 1, std::memory_order_acquire,
-                                                 std::memory_order_relaxed));
     std::uint64_t seq = 0;
-    if (!slots_.claim(seq)) {
-        release_permit();
-        return false;
-    }
+    const Claimed claimed = claim_next(seq);
+    if (claimed != Claimed::request)
+        return claimed == Claimed::skipped;
     Started started;
-    if (!slots_.is_request(seq) || !slots_.start(seq)) {  // dropped, or taken back
-        release_permit();
-        return true;
-    }
-    started_.fetch_add(1, std::memory_order_relaxed);
     if (!start_run(seq, started)) {  // pre-processing failed: completed as failed
         release_permit();
         return true;

@@ -88,6 +88,11 @@ private:
     void apply_reset(std::uint64_t requests) noexcept LEGATO_NONBLOCKING;
 
     // Worker threads.
+    enum class Claimed { nothing, skipped, request };
+    // Takes a run permit and claims the next request number: `request` keeps the permit (the
+    // caller runs it and releases it), `skipped` (a dropped or taken-back number) and `nothing`
+    // do not.
+    Claimed claim_next(std::uint64_t& seq) noexcept;
     void execute(std::uint64_t seq) noexcept;
     // Acquires an instance and pre-processes; on failure completes the request (false).
     bool start_run(std::uint64_t seq, Started& started) noexcept;

@@ -72,8 +72,8 @@ public:
                 static_cast<BoundInstance*>(claim.model)->compute();
                 if (hold_.load())
                     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                claims_.fetch_add(1);  // before the finish, which lets process() return
                 finish_external_run(claim, error_);
-                claims_.fetch_add(1);
             }
         });
     }
