@@ -32,8 +32,8 @@ export interface LoadOptions {
   onnxRuntimeUrl?: string | URL;
   /** How JavaScript inference workers sleep between calls: "blocking" (default; Atomics.wait,
    *  the fastest wake-up: the worker's own timers and fetches wait while it is idle, for at
-   *  most 10 ms) or "async" (Atomics.waitAsync: its event loop never blocks, each call costs
-   *  about 15 µs more). docs/web.md "Threads". */
+   *  most 10 ms) or "async" (Atomics.waitAsync: its event loop never blocks; each wake-up goes
+   *  through it). docs/web.md "Threads". */
   workerWait?: WorkerWait;
   /** Size of the module's shared memory in MiB, 16 to 2048 (default 32). It is fixed for the
    *  module's life: it never grows (docs/web.md "Memory" says how to size it). */
