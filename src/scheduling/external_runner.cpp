@@ -14,8 +14,18 @@ namespace legato {
 
 namespace {
 
-std::mutex pools_mutex;
-std::vector<scheduling::WorkerPool*> pools;  // under pools_mutex
+struct PoolList {
+    std::mutex mutex;
+    std::vector<scheduling::WorkerPool*> pools;  // under mutex
+};
+
+// Made on first use and never destroyed: a Context held in a static (the process-wide one, a
+// test's) is destroyed at exit in no known order with this file's statics, and unlists its pool.
+PoolList& pool_list() {
+    static PoolList* list = new PoolList;
+    return *list;
+}
+
 std::atomic<void (*)(int) noexcept> runner_wake{nullptr};
 
 }  // namespace
@@ -23,13 +33,15 @@ std::atomic<void (*)(int) noexcept> runner_wake{nullptr};
 namespace scheduling {
 
 void list_pool(WorkerPool* pool) {
-    std::lock_guard lock(pools_mutex);
-    pools.push_back(pool);
+    PoolList& list = pool_list();
+    std::lock_guard lock(list.mutex);
+    list.pools.push_back(pool);
 }
 
 void unlist_pool(WorkerPool* pool) {
-    std::lock_guard lock(pools_mutex);
-    pools.erase(std::remove(pools.begin(), pools.end(), pool), pools.end());
+    PoolList& list = pool_list();
+    std::lock_guard lock(list.mutex);
+    list.pools.erase(std::remove(list.pools.begin(), list.pools.end(), pool), list.pools.end());
 }
 
 void wake_runner(int runner) noexcept {
@@ -48,8 +60,9 @@ bool claim_external_run(int runner, ExternalRunClaim& claim) noexcept {
     // A pool leaves the list only under this lock (its destructor), and a pool outlives its
     // handlers, so a claim holds a live pool after the lock is gone. Pools are tried in the
     // order they were made: earliest deadline first holds within each.
-    std::lock_guard lock(pools_mutex);
-    for (scheduling::WorkerPool* pool : pools)
+    PoolList& list = pool_list();
+    std::lock_guard lock(list.mutex);
+    for (scheduling::WorkerPool* pool : list.pools)
         if (pool->claim_for_runner(runner, claim))
             return true;
     return false;
