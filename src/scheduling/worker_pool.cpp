@@ -142,23 +142,20 @@ void WorkerPool::replace(WorkSource* source, WorkSource* replacement) {
 }
 
 void WorkerPool::wait_until_unused() const {
-    // A worker that loaded the old pointer did so inside an odd epoch that began before the
-    // seq_cst store above; waiting for each odd epoch seen now to end is therefore enough.
-    for (std::size_t i = 0; i < worker_count_; ++i) {
-        const std::uint64_t seen = workers_[i].epoch.load(std::memory_order_seq_cst);
+    // A thread that loaded the old pointer did so inside an odd epoch that began before the
+    // seq_cst store above; waiting for each odd epoch seen now to end is therefore enough. An
+    // external runner stays inside for a whole engine run (its claim).
+    const auto wait_out = [](const std::atomic<std::uint64_t>& epoch) {
+        const std::uint64_t seen = epoch.load(std::memory_order_seq_cst);
         if ((seen & 1U) == 0)
-            continue;
-        while (workers_[i].epoch.load(std::memory_order_acquire) == seen)
+            return;
+        while (epoch.load(std::memory_order_acquire) == seen)
             std::this_thread::sleep_for(std::chrono::microseconds(20));
-    }
-    // An external runner stays inside for a whole engine run (its claim).
-    for (const Runner& runner : runners_) {
-        const std::uint64_t seen = runner.epoch.load(std::memory_order_seq_cst);
-        if ((seen & 1U) == 0)
-            continue;
-        while (runner.epoch.load(std::memory_order_acquire) == seen)
-            std::this_thread::sleep_for(std::chrono::microseconds(20));
-    }
+    };
+    for (std::size_t i = 0; i < worker_count_; ++i)
+        wait_out(workers_[i].epoch);
+    for (const Runner& runner : runners_)
+        wait_out(runner.epoch);
 }
 
 void WorkerPool::run_on_worker(const std::function<void()>& job) {
@@ -239,6 +236,18 @@ void WorkerPool::notify(std::size_t requests, std::int64_t now_ns) noexcept {
     }
 }
 
+std::span<Candidate> WorkerPool::scan(int runner, std::size_t count, Candidate* candidates,
+                                      WorkSource** sources) const noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+        WorkSource* source = sources_[i].load(std::memory_order_acquire);
+        sources[i] = source;
+        // A source served by an external runner is that runner's only, never the workers'.
+        candidates[i] =
+            source != nullptr && source->runner() == runner ? source->next() : Candidate{};
+    }
+    return {candidates, count};
+}
+
 void WorkerPool::notify_runner(int runner, std::size_t requests) noexcept {
     if (requests > 0)
         wake_runner(runner);
@@ -251,20 +260,15 @@ bool WorkerPool::claim_for_runner(int runner_id, ExternalRunClaim& claim) noexce
     std::size_t count = high_water_.load(std::memory_order_acquire);
     bool claimed = false;
     try {
-        if (runner.candidates.size() < count) {  // first claims only: grows to the high water
+        if (runner.candidates.size() < count) {  // the first claim sizes them for every handler
             runner.candidates.resize(config_.max_handlers);
             runner.sources.resize(config_.max_handlers);
         }
     } catch (...) {
         count = 0;
     }
-    std::span<Candidate> candidates(runner.candidates.data(), count);
-    for (std::size_t i = 0; i < count; ++i) {
-        WorkSource* source = sources_[i].load(std::memory_order_acquire);
-        runner.sources[i] = source;
-        candidates[i] =
-            source != nullptr && source->runner() == runner_id ? source->next() : Candidate{};
-    }
+    const std::span<Candidate> candidates =
+        scan(runner_id, count, runner.candidates.data(), runner.sources.data());
     while (true) {
         const Choice choice = choose(candidates, rt::now_ns());
         if (choice.index == Choice::none)
@@ -301,13 +305,8 @@ void WorkerPool::finish_for_runner(ExternalRunClaim& claim, std::string_view err
 
 bool WorkerPool::run_one(Worker& worker) noexcept {
     const std::size_t count = high_water_.load(std::memory_order_acquire);
-    std::span<Candidate> candidates(worker.candidates.data(), count);
-    for (std::size_t i = 0; i < count; ++i) {
-        WorkSource* source = sources_[i].load(std::memory_order_acquire);
-        worker.sources[i] = source;
-        // A source served by an external runner is never the workers' (legato/external_runner.hpp).
-        candidates[i] = source != nullptr && source->runner() < 0 ? source->next() : Candidate{};
-    }
+    const std::span<Candidate> candidates =
+        scan(-1, count, worker.candidates.data(), worker.sources.data());
     while (true) {
         const Choice choice = choose(candidates, rt::now_ns());
         if (choice.index == Choice::none)

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -95,6 +96,10 @@ private:
 
     void worker_main(std::size_t index);
     bool run_one(Worker& worker) noexcept;
+    // What each of the first `count` sources would run next for `runner` (-1: the workers;
+    // other sources give an unavailable candidate), into `candidates` / `sources`.
+    std::span<Candidate> scan(int runner, std::size_t count, Candidate* candidates,
+                              WorkSource** sources) const noexcept;
     bool holds_for_burst(Worker& worker, std::size_t chosen, std::size_t count) noexcept;
     static bool any_losses(const Worker& worker, std::size_t count) noexcept;
     bool any_work() const noexcept;
